@@ -1,0 +1,57 @@
+# `make demo` and `make test` work on a fresh machine with nothing but Python 3.10+.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip -q --disable-pip-version-check
+
+.PHONY: demo test lint format bench install install-test browser clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Light install: crawl, filter, assemble, download, demo (no torch).
+$(VENV)/.core: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+# Test install: the CPU build of torch first, so the `llm` extra never pulls a multi-GB CUDA build.
+$(VENV)/.test: pyproject.toml | $(PY)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[llm,dev]'
+	touch $@ $(VENV)/.core
+
+install: $(VENV)/.core
+install-test: $(VENV)/.test
+
+# Debian's Chromium drives the report test; installed when missing and apt is at hand.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	{ command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	echo "warning: chromium and chromedriver are missing: the report test will fail"
+
+demo: $(VENV)/.core
+	$(VENV)/bin/ilid demo
+
+test: $(VENV)/.test browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.test
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(VENV)/.test
+	$(PY) benchmarks/assemble.py
+	$(PY) benchmarks/filters.py
+	$(PY) benchmarks/download.py
+	$(PY) benchmarks/crawl.py
+	$(PY) benchmarks/label.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

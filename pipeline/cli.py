@@ -1,0 +1,199 @@
+"""The `ilid` command: flags -> config -> stage -> one summary line.
+
+Every stage also accepts the flag spellings of ILID's original scripts (`--min_field_length`,
+`--source_tag`, ...), so existing commands only change their program name.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from pipeline.errors import IlidError
+from pipeline.jsonio import describe_validation_error
+
+
+class IlidGroup(click.Group):
+    """Turns an `IlidError` into one line on stderr and exit code 2, Ctrl-C into exit code 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IlidError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        except ValidationError as error:
+            click.echo(f"error: {describe_validation_error(error)}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished outputs are kept; rerun to resume", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=IlidGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ilid")
+def cli() -> None:
+    """ilid: turn industrial web catalogs into a language-image dataset (ILID)."""
+
+
+def input_output(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The flags every file-to-file stage shares."""
+    options = [
+        click.option(
+            "--file",
+            "-i",
+            "input_path",
+            required=True,
+            type=click.Path(path_type=Path),
+            help="Input .json array or .jsonl file.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            "output_path",
+            required=True,
+            type=click.Path(path_type=Path),
+            help="Output file (.json array, or .jsonl).",
+        ),
+        click.option(
+            "--rejects",
+            type=click.Path(path_type=Path),
+            help="Keep every dropped record here, with its reason.",
+        ),
+        click.option(
+            "--skip-invalid",
+            is_flag=True,
+            help="Send invalid input records to the rejects and go on, instead of stopping.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@cli.command()
+@input_output
+@click.option("--regex", help='Trade names to remove, case-insensitive, e.g. "(ameise|proline|basic)".')
+@click.option("--keep-numbers", is_flag=True, help="Keep digit runs (ILID removes them).")
+def prefilter(
+    input_path: Path,
+    output_path: Path,
+    rejects: Path | None,
+    skip_invalid: bool,
+    regex: str | None,
+    keep_numbers: bool,
+) -> None:
+    """Clean raw spider items: duplicates, blank labels and data, whitespace, trade names, numbers."""
+    from pipeline.prefilter import Prefilter, PrefilterConfig
+    from pipeline.records import RawItem
+    from pipeline.stage import run_file_stage
+
+    stage = Prefilter(PrefilterConfig(regex=regex, keep_numbers=keep_numbers))
+    run_file_stage(
+        "prefilter", stage, input_path, RawItem, output_path, rejects_path=rejects, skip_invalid=skip_invalid
+    )
+
+
+@cli.command()
+@input_output
+@click.option(
+    "--min-field-length",
+    "--min_field_length",
+    default=4,
+    show_default=True,
+    type=int,
+    help="Fields shorter than this become null; items whose labels do are dropped.",
+)
+def postfilter(
+    input_path: Path, output_path: Path, rejects: Path | None, skip_invalid: bool, min_field_length: int
+) -> None:
+    """Clean and lower-case the labeled fields, drop what is too short, derive folder names."""
+    from pipeline.postfilter import Postfilter, PostfilterConfig
+    from pipeline.records import LabeledItem
+    from pipeline.stage import run_file_stage
+
+    stage = Postfilter(PostfilterConfig(min_field_length=min_field_length))
+    run_file_stage(
+        "postfilter",
+        stage,
+        input_path,
+        LabeledItem,
+        output_path,
+        rejects_path=rejects,
+        skip_invalid=skip_invalid,
+    )
+
+
+@cli.command()
+@click.option(
+    "--file",
+    "-i",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Post-filtered items of one shop.",
+)
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The combined dataset file; created when missing.",
+)
+@click.option("--source-tag", "--source_tag", required=True, help="The shop's tag, stored as `source`.")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Keep skipped items here, with their reason."
+)
+@click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+def assemble(
+    input_path: Path, dataset: Path, source_tag: str, rejects: Path | None, skip_invalid: bool
+) -> None:
+    """Merge a shop into the combined dataset: stable ids, image paths, no duplicate URLs."""
+    from pipeline.assemble import Assemble, AssembleConfig
+    from pipeline.records import PostfilteredItem
+    from pipeline.stage import run_file_stage
+
+    stage = Assemble(AssembleConfig(dataset=dataset, source_tag=source_tag))
+    run_file_stage(
+        "assemble",
+        stage,
+        input_path,
+        PostfilteredItem,
+        dataset,
+        rejects_path=rejects,
+        skip_invalid=skip_invalid,
+        notes=lambda: {
+            "existing": stage.existing,
+            "added": stage.added,
+            "dataset size": stage.existing + stage.added,
+        },
+    )
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--as",
+    "kind",
+    type=click.Choice(["raw", "labeled", "postfiltered", "dataset"]),
+    help="The record kind; guessed from the first record when left out.",
+)
+@click.option("--show", default=10, show_default=True, help="How many errors to print.")
+def validate(path: Path, kind: str | None, show: int) -> None:
+    """Check that every record of a file validates; exit 1 when some do not."""
+    from pipeline.validate import validate_file
+
+    if not validate_file(path, kind, show):
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="ilid")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+import subprocess
+import sys
+
+from tests.helpers import raw, run_cli, write_json
+
+
+def test_bad_input_is_one_line_and_exit_2_without_traceback(tmp_path):
+    source = write_json(
+        tmp_path / "raw.json", [raw("u", "x", "y"), {"url": "u2", "web": {"label": None, "data": []}}]
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "prefilter",
+            "-i",
+            str(source),
+            "-o",
+            str(tmp_path / "o.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: {source}: record 1: web.label: Input should be a valid string"
+    )
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_missing_input_file(tmp_path):
+    result = run_cli("postfilter", "-i", tmp_path / "nope.json", "-o", tmp_path / "o.json")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path / 'nope.json'}: no such file\n"
+
+
+def test_validate_counts_and_guesses_the_kind(tmp_path):
+    source = write_json(tmp_path / "raw.json", [raw("u", "x", "y"), {"url": "u"}, raw("v", "x", "y")])
+    result = run_cli("validate", source)
+    assert result.exit_code == 1
+    assert "3 raw records, 2 valid, 1 invalid (web 1)" in result.output
+    assert "record 1: web: Field required" in result.stderr
+    assert run_cli("validate", source, "--as", "dataset").exit_code == 1
