@@ -175,6 +175,80 @@ def assemble(
 
 
 @cli.command()
+@click.option(
+    "--dataset", required=True, type=click.Path(path_type=Path), help="Dataset file, e.g. ilid.json."
+)
+@click.option("--folder", required=True, type=click.Path(path_type=Path), help="Where the images go.")
+@click.option("--image-width", "--image_width", "width", default=512, show_default=True)
+@click.option("--image-height", "--image_height", "height", default=512, show_default=True)
+@click.option(
+    "--dataset-downloaded",
+    "--dataset_downloaded",
+    "downloaded",
+    type=click.Path(path_type=Path),
+    help="Samples whose image is on disk (default: <dataset>.downloaded.json).",
+)
+@click.option("--replace", is_flag=True, help="Fetch again images already on disk.")
+@click.option("--workers", default=16, show_default=True, help="Downloads in flight, all hosts together.")
+@click.option("--per-host", default=8, show_default=True, help="Downloads in flight to one host.")
+@click.option("--timeout", default=20.0, show_default=True, help="Connect and read timeout, seconds.")
+@click.option("--retries", default=3, show_default=True, help="Retries on 429, 5xx and connection errors.")
+@click.option("--user-agent", default=None, help="User-Agent header (default names ilid).")
+@click.option("--max-bytes", default=20_000_000, show_default=True, help="Largest image body accepted.")
+@click.option(
+    "--max-pixels", default=50_000_000, show_default=True, help="Largest image accepted, in pixels."
+)
+@click.option(
+    "--fallback",
+    help="URL template tried when a URL is gone, e.g. 'https://web.archive.org/web/2024id_/{url}'.",
+)
+@click.option("--ignore-x-robots-tag", is_flag=True, help="Fetch images even when X-Robots-Tag says noai.")
+def download(
+    dataset: Path,
+    folder: Path,
+    width: int,
+    height: int,
+    downloaded: Path | None,
+    replace: bool,
+    workers: int,
+    per_host: int,
+    timeout: float,
+    retries: int,
+    user_agent: str | None,
+    max_bytes: int,
+    max_pixels: int,
+    fallback: str | None,
+    ignore_x_robots_tag: bool,
+) -> None:
+    """Fetch every sample's image, fit it into W x H (padding repeats the edge), write PNGs."""
+    from pipeline.download.fetch import DEFAULT_USER_AGENT, FetchConfig
+    from pipeline.download.stage import DownloadConfig, run_download
+
+    fetch = FetchConfig(
+        timeout=timeout,
+        retries=retries,
+        per_host=per_host,
+        max_bytes=max_bytes,
+        user_agent=user_agent or DEFAULT_USER_AGENT,
+        respect_noai=not ignore_x_robots_tag,
+    )
+    run_download(
+        DownloadConfig(
+            dataset=dataset,
+            folder=folder,
+            width=width,
+            height=height,
+            replace=replace,
+            workers=workers,
+            downloaded=downloaded or dataset.with_suffix(".downloaded.json"),
+            max_pixels=max_pixels,
+            fallback=fallback,
+            fetch=fetch,
+        )
+    )
+
+
+@cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--as",

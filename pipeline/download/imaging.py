@@ -1,0 +1,104 @@
+"""Turn downloaded bytes into ILID's image: fit inside W x H, pad by repeating the edge, 8-bit RGB PNG.
+
+Decoding is guarded: the pixel count is checked from the header before any pixel is decoded, so a
+decompression bomb costs nothing. Large JPEGs are decoded at a reduced DCT scale (`draft`) when the
+target is much smaller, which makes them several times cheaper without visible loss.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Measured in benchmarks/download.py on 512x512 product photos: zlib level 1 with the run-length
+# strategy writes files ~4% larger than level 6 at a quarter of its encode time (and 13% smaller
+# than level 1's default strategy at the same speed); level 9 costs 15x for 4% less. See the README.
+PNG_COMPRESS_LEVEL = 1
+PNG_COMPRESS_TYPE = zlib.Z_RLE
+EXIF_ORIENTATION = 0x0112
+ROTATED_ORIENTATIONS = {5, 6, 7, 8}
+
+
+class ImageRejected(Exception):
+    """The bytes are not an image this stage will write; `reason` is the summary's key."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    png: bytes
+    source_width: int
+    source_height: int
+
+
+def fit_size(width: int, height: int, box_width: int, box_height: int) -> tuple[int, int]:
+    """The largest size with the image's aspect ratio inside the box (up- or down-scaling)."""
+    scale = min(box_width / width, box_height / height)
+    return max(1, min(box_width, round(width * scale))), max(1, min(box_height, round(height * scale)))
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB from any mode: alpha over white, palette, grayscale, CMYK and 16/32-bit alike."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        gray = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def pad_replicating_edges(image: Image.Image, width: int, height: int) -> Image.Image:
+    """Centres the image on a W x H canvas whose margins repeat the nearest edge pixels."""
+    pixels = np.asarray(image)
+    top = (height - image.height) // 2
+    left = (width - image.width) // 2
+    padding = ((top, height - image.height - top), (left, width - image.width - left), (0, 0))
+    return Image.fromarray(np.pad(pixels, padding, mode="edge"), "RGB")
+
+
+def prepare_image(data: bytes, width: int, height: int, max_pixels: int) -> PreparedImage:
+    """Decodes `data` and returns the W x H RGB PNG; raises `ImageRejected` with a reason."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            source_width, source_height = image.size
+            if source_width * source_height > max_pixels:
+                raise ImageRejected("too_many_pixels", f"{source_width}x{source_height}")
+            orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+            rotated = orientation in ROTATED_ORIENTATIONS
+            upright = (source_height, source_width) if rotated else (source_width, source_height)
+            fitted = fit_size(*upright, width, height)
+            if image.format == "JPEG":
+                image.draft("RGB", fitted[::-1] if rotated else fitted)
+            image.load()
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageRejected("too_many_pixels", str(error)[:120]) from None
+    except UnidentifiedImageError:
+        raise ImageRejected("not_decodable", "unknown image format") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageRejected("not_decodable", str(error)[:120]) from None
+
+    image = to_rgb(ImageOps.exif_transpose(image))
+    if image.size != fitted:
+        image = image.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    image = pad_replicating_edges(image, width, height)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE)
+    return PreparedImage(buffer.getvalue(), *upright)
