@@ -131,6 +131,61 @@ def postfilter(
 
 @cli.command()
 @click.option(
+    "--file", "-i", "input_path", required=True, type=click.Path(path_type=Path), help="Pre-filtered items."
+)
+@click.option("--output", "-o", "output_path", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--backend",
+    default="transformers",
+    show_default=True,
+    help="transformers, vllm, openai (any OpenAI-compatible server) or rules (no model).",
+)
+@click.option(
+    "--model",
+    default="meta-llama/Meta-Llama-3-8B-Instruct",
+    show_default=True,
+    help="Hub id or local folder; the served model's name with --backend openai.",
+)
+@click.option("--batch-size", type=int, help="Items per batch (default: the backend's).")
+@click.option("--max-new-tokens", default=256, show_default=True)
+@click.option("--temperature", default=0.6, show_default=True)
+@click.option("--top-p", default=0.9, show_default=True)
+@click.option("--greedy", is_flag=True, help="Greedy decoding instead of sampling.")
+@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--dtype",
+    type=click.Choice(["auto", "bfloat16", "float16", "float32"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--debug", default=0.0, help="Label only this random fraction of the items, as ILID's --debug.")
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000/v1",
+    show_default=True,
+    help="The server's OpenAI-compatible API root (--backend openai).",
+)
+@click.option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="The environment variable that holds the server's API key.",
+)
+@click.option("--concurrency", default=16, show_default=True, help="Requests in flight (--backend openai).")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds per request (--backend openai).")
+def label(input_path: Path, output_path: Path, **options: Any) -> None:
+    """Label each product with an LLM: long and short label, description, material, finish.
+
+    The hub token is read from HF_TOKEN. Finished batches are checkpointed to OUTPUT.partial.jsonl;
+    rerunning resumes."""
+    from pipeline.label.config import LabelConfig
+    from pipeline.label.stage import run_label
+
+    run_label(input_path, output_path, LabelConfig(**options))
+
+
+@cli.command()
+@click.option(
     "--file",
     "-i",
     "input_path",

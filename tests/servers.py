@@ -4,6 +4,7 @@ logged, so a test can assert what was (not) asked for."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ class LocalServer:
                 pass
 
             def do_GET(self) -> None:
+                self.body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 reply = server.reply_for(self)
                 time.sleep(reply.delay or server.default_delay)
                 self.send_response(reply.status)
@@ -52,6 +54,11 @@ class LocalServer:
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(reply.body)
+
+            do_POST = do_GET
+
+            def json_body(self) -> object:
+                return json.loads(self.body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

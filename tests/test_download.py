@@ -4,8 +4,9 @@ import uuid
 import pytest
 from PIL import Image
 
-from pipeline.download.fetch import FetchConfig, forbids_ai_use, retry_after_seconds
+from pipeline.download.fetch import FetchConfig, forbids_ai_use
 from pipeline.download.stage import DownloadConfig, run_download, safe_image_path
+from pipeline.httputil import retry_after_seconds
 from tests.helpers import read_json, run_cli, write_json
 from tests.images import banded, encode, png_bomb
 from tests.servers import LocalServer, Reply

@@ -8,7 +8,6 @@ body under a byte cap, retries 429/5xx and connection errors with exponential ba
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from collections import defaultdict
@@ -19,14 +18,12 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
 
-from pipeline import __version__
+from pipeline.httputil import DEFAULT_USER_AGENT, backoff_seconds, retry_after_seconds
 
-DEFAULT_USER_AGENT = f"ilid/{__version__} (+https://github.com/ilid-project/ilid)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 GONE_STATUSES = {404, 410}
 RETRIED_REASONS = {"server_error", "rate_limited", "timeout", "unreachable"}
 ACCEPTED_NON_IMAGE_TYPES = {"application/octet-stream", "binary/octet-stream", ""}
-MAX_BACKOFF_SECONDS = 60.0
 
 
 class FetchConfig(BaseModel):
@@ -72,20 +69,6 @@ def status_reason(status: int) -> str:
     if status == 429:
         return "rate_limited"
     return "server_error" if status in RETRY_STATUSES else "http_error"
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """`Retry-After` as seconds: either a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 def forbids_ai_use(x_robots_tag: str | None) -> bool:
@@ -134,9 +117,7 @@ class Fetcher:
                 if failure.reason not in RETRIED_REASONS or attempt >= self.config.retries:
                     raise
                 wait = failure.retry_after
-            if wait is None:
-                wait = self.config.backoff * 2**attempt
-            time.sleep(min(wait, MAX_BACKOFF_SECONDS))
+            time.sleep(backoff_seconds(attempt, self.config.backoff, wait))
             attempt += 1
 
     def _fetch_once(self, url: str) -> Fetched:

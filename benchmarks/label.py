@@ -1,0 +1,234 @@
+"""Labeling throughput: ILID's method (one item per `generate`, unconstrained sampling) against the
+label stage's batched, grammar-constrained generation, on the same prompts in one run.
+
+CPU (default): the tiny random Llama of the tests. To compare like with like, the original method
+generates exactly as many tokens per item as the constrained answers averaged.
+
+GPU (`--arch llama3-8b`): a random-weight model of Llama-3-8B's exact architecture in bf16 and a fixed
+output length (`--new-tokens`, EOS ignored), so both methods do the same work per item; the batched
+runs are measured with and without the grammar constraint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import MATERIALS, PARTS
+from pipeline.label.backends.hf import TransformersBackend
+from pipeline.label.config import LabelConfig
+from pipeline.label.prompt import messages
+from pipeline.records import RawItem
+from tests.tiny_llama import build_tiny_llama
+
+LLAMA3_8B = dict(
+    hidden_size=4096,
+    intermediate_size=14336,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    vocab_size=128256,
+    max_position_embeddings=8192,
+    rope_theta=500000.0,
+    rms_norm_eps=1e-5,
+    tie_word_embeddings=False,
+)
+ILID_ITEMS = 12_500
+
+
+def realistic_items(count: int) -> list[RawItem]:
+    """Shop-like titles and snippets of varied length, as the pre-filter leaves them."""
+    items = []
+    for index in range(count):
+        part = PARTS[index % len(PARTS)]
+        material = MATERIALS[index % len(MATERIALS)]
+        snippets = [f"{part.title()} made of {material} for machines and fixtures", "Ready to install"]
+        snippets += ["Suitable for continuous operation in dusty and humid environments"] * (index % 4)
+        label = f"{part.title()} {material} series, with mounting holes"
+        items.append(
+            RawItem.model_validate(
+                {"url": f"https://shop/{index}.jpg", "web": {"label": label, "data": snippets}}
+            )
+        )
+    return items
+
+
+def synchronize() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def original_method(backend: TransformersBackend, items: list[RawItem], new_tokens: int) -> float:
+    """ILID's loop: one chat prompt per `generate`, sampling, fixed length; returns seconds."""
+    tokenizer, model = backend.tokenizer, backend.model
+    config = GenerationConfig(
+        do_sample=True,
+        top_p=0.9,
+        temperature=0.6,
+        max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=backend.stop_ids,
+    )
+    synchronize()
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for item in items:
+            inputs = tokenizer.apply_chat_template(
+                messages(item), add_generation_prompt=True, return_tensors="pt", return_dict=True
+            ).to(model.device)
+            output = model.generate(**inputs, generation_config=config)
+            tokenizer.decode(output[0][inputs["input_ids"].shape[-1] :], skip_special_tokens=True)
+    synchronize()
+    return time.perf_counter() - started
+
+
+def batched(backend: TransformersBackend, items: list[RawItem], batch_size: int) -> tuple[float, int]:
+    """The label stage's way: length-sorted batches, constrained; returns seconds and tokens generated."""
+    ordered = sorted(items, key=lambda item: len(item.web.label) + sum(map(len, item.web.data)))
+    synchronize()
+    started = time.perf_counter()
+    tokens = 0
+    for start in range(0, len(ordered), batch_size):
+        tokens += sum(g.tokens for g in backend.label(ordered[start : start + batch_size]))
+    synchronize()
+    return time.perf_counter() - started, tokens
+
+
+def report(name: str, count: int, seconds: float, tokens: int) -> float:
+    rate = count / seconds
+    print(
+        f"  {name:44s} {rate:8.2f} items/s {tokens / seconds:10.0f} tokens/s "
+        f"-> ILID's {ILID_ITEMS:,} in {ILID_ITEMS / rate / 60:7.1f} min",
+        flush=True,
+    )
+    return rate
+
+
+def cpu(args: argparse.Namespace) -> None:
+    folder = build_tiny_llama(Path(tempfile.mkdtemp(prefix="ilid-bench-tiny-")))
+    backend = TransformersBackend(LabelConfig(model=str(folder), max_new_tokens=args.new_tokens, seed=0))
+    items = realistic_items(args.prompts)
+    backend.label(items[:2])  # warm-up
+    seconds, tokens = batched(backend, items, args.batch_size)
+    per_item = max(1, round(tokens / len(items)))
+    baseline = original_method(backend, items[: args.baseline_prompts], per_item)
+    print(f"tiny Llama on CPU, {len(items)} prompts, constrained answers average {per_item} tokens")
+    slow = report(
+        f"original (1 per generate, {per_item} tokens)",
+        args.baseline_prompts,
+        baseline,
+        per_item * args.baseline_prompts,
+    )
+    fast = report(f"batched {args.batch_size}, constrained", len(items), seconds, tokens)
+    print(
+        f"label: batched constrained is {fast / slow:.1f}x the original's items/s (target >= 5x at batch 32)"
+    )
+
+
+def gpu(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="ilid-bench-tokenizer-"))
+    tokenizer = build_tiny_llama(folder).parent  # tokenizer files; the tiny weights are not used
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    began = time.perf_counter()
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        **LLAMA3_8B, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id
+    )
+    with torch.device("cuda"):
+        torch.set_default_dtype(torch.bfloat16)
+        model = LlamaForCausalLM(config)
+        torch.set_default_dtype(torch.float32)
+    parameters = sum(p.numel() for p in model.parameters()) / 1e9
+    print(f"  built the model in {time.perf_counter() - began:.0f}s", flush=True)
+    items = realistic_items(args.prompts)
+    label_config = LabelConfig(model="random-llama3-8b", max_new_tokens=args.new_tokens, seed=0)
+    backend = TransformersBackend(label_config, model=model, tokenizer=tokenizer)
+    prompts = [
+        tokenizer.apply_chat_template(messages(i), add_generation_prompt=True, tokenize=False) for i in items
+    ]
+    prompt_tokens = sum(len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) for prompt in prompts)
+    print(
+        f"random Llama-3-8B architecture ({parameters:.2f}B parameters, bf16) "
+        f"on {torch.cuda.get_device_name()}, "
+        f"{len(items)} prompts, {prompt_tokens / len(items):.0f} prompt tokens each, "
+        f"{args.new_tokens} new tokens each"
+    )
+    print(f"  grammar compiled; {time.perf_counter() - began:.0f}s so far", flush=True)
+    original_method(backend, items[:2], 8)  # warm-up
+    baseline = original_method(backend, items[: args.baseline_prompts], args.new_tokens)
+    slow = report(
+        f"original (1 per generate, {args.baseline_prompts} prompts)",
+        args.baseline_prompts,
+        baseline,
+        args.new_tokens * args.baseline_prompts,
+    )
+    for batch_size in args.gpu_batch_sizes:
+        unconstrained = fixed_length_batched(backend, items, batch_size, args.new_tokens)
+        rate = report(
+            f"batched {batch_size}, unconstrained", len(items), unconstrained, args.new_tokens * len(items)
+        )
+        print(f"    {rate / slow:.1f}x the original")
+    for batch_size in args.gpu_batch_sizes:
+        seconds, tokens = batched(backend, items, batch_size)
+        rate = report(f"batched {batch_size}, constrained (answers end early)", len(items), seconds, tokens)
+        print(f"    {rate / slow:.1f}x the original; {tokens / len(items):.0f} tokens per answer")
+
+
+def fixed_length_batched(
+    backend: TransformersBackend, items: list[RawItem], batch_size: int, new_tokens: int
+) -> float:
+    """Batched generation of exactly `new_tokens` per item, no grammar: raw batching throughput."""
+    tokenizer, model = backend.tokenizer, backend.model
+    config = GenerationConfig(
+        do_sample=True,
+        top_p=0.9,
+        temperature=0.6,
+        max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=backend.stop_ids,
+    )
+    prompts = [
+        tokenizer.apply_chat_template(messages(i), add_generation_prompt=True, tokenize=False) for i in items
+    ]
+    prompts.sort(key=len)
+    synchronize()
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for start in range(0, len(prompts), batch_size):
+            inputs = tokenizer(
+                prompts[start : start + batch_size],
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=False,
+            ).to(model.device)
+            model.generate(**inputs, generation_config=config)
+    synchronize()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--arch", choices=["tiny", "llama3-8b"], default="tiny")
+    parser.add_argument("--prompts", type=int, default=64)
+    parser.add_argument("--baseline-prompts", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--gpu-batch-sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--new-tokens", type=int, default=256)
+    args = parser.parse_args()
+    (cpu if args.arch == "tiny" else gpu)(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Label backends, chosen by name from a registry and imported only when chosen, so that a missing
+vLLM or torch breaks nothing else."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from pipeline.errors import IlidError
+from pipeline.records import RawItem
+
+REGISTRY: dict[str, str] = {
+    "transformers": "pipeline.label.backends.hf:TransformersBackend",
+    "vllm": "pipeline.label.backends.vllm:VLLMBackend",
+    "openai": "pipeline.label.backends.openai:OpenAIBackend",
+    "rules": "pipeline.label.backends.rules:RulesBackend",
+}
+INSTALL_HINTS = {
+    "transformers": "pip install -e '.[llm]' (install the torch build for your machine first)",
+    "vllm": "pip install vllm, in its own environment (it pins its own torch and transformers)",
+}
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One answer: its text and how many tokens were generated for it."""
+
+    text: str
+    tokens: int
+
+
+class Backend(Protocol):
+    default_batch_size: int
+    name: str
+
+    def label(self, items: list[RawItem]) -> list[Generation]:
+        """One answer per item, in the items' order."""
+        ...
+
+
+def backend_class(name: str) -> type[Backend]:
+    if name not in REGISTRY:
+        raise IlidError(f"--backend {name!r}: unknown; choose one of {', '.join(REGISTRY)}")
+    module_name, class_name = REGISTRY[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        hint = INSTALL_HINTS.get(name, "")
+        raise IlidError(
+            f"--backend {name}: {error.name or error} is not installed; {hint}".rstrip("; ")
+        ) from None
+    return getattr(module, class_name)

@@ -1,0 +1,149 @@
+"""The label stage: batches of items through a backend, each finished batch checkpointed.
+
+Items are sorted by text length so that a batch wastes little padding; finished batches are appended
+to `OUT.partial.jsonl` (flushed), so Ctrl-C loses at most the batch in flight and a rerun labels only
+what is missing. The output is written atomically, in input order, once every item is done.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from pipeline.errors import IlidError
+from pipeline.jsonio import RecordWriter, read_valid
+from pipeline.label.answer import parse_answer
+from pipeline.label.backends import Backend, Generation, backend_class
+from pipeline.label.config import LabelConfig
+from pipeline.progress import progress
+from pipeline.records import LabeledItem, RawItem
+from pipeline.stage import StageSummary, finish
+
+OUTCOMES = ("valid", "fallback-parsed", "failed", "not sampled")
+
+
+def checkpoint_path(output: Path) -> Path:
+    return Path(f"{output}.partial.jsonl")
+
+
+def read_checkpoint(path: Path, items: list[RawItem]) -> dict[int, dict[str, Any]]:
+    """Finished items by input index; entries for another input, or torn by a kill, are ignored."""
+    done: dict[int, dict[str, Any]] = {}
+    if not path.exists():
+        return done
+    for line in path.read_bytes().splitlines():
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        index = entry.get("index")
+        if isinstance(index, int) and 0 <= index < len(items) and items[index].url == entry.get("url"):
+            done[index] = entry["item"]
+    return done
+
+
+def open_checkpoint(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("ab+")
+    if handle.tell():
+        handle.seek(-1, 2)
+        if handle.read(1) != b"\n":
+            handle.write(b"\n")  # after a line torn by a kill
+    return handle
+
+
+def labeled_item(item: RawItem, generation: Generation, backend: str) -> LabeledItem:
+    parsed = parse_answer(generation.text)
+    fields = parsed.fields or dict.fromkeys(
+        ("label_short", "label_long", "description", "material", "material_finish")
+    )
+    return LabeledItem.model_validate(
+        {
+            **item.to_json(),
+            "response": generation.text.split("\n"),
+            **fields,
+            "label_error": parsed.error,
+            "label_method": f"{backend}:{parsed.method}" if parsed.method else None,
+        }
+    )
+
+
+def selected_indices(count: int, config: LabelConfig) -> list[int]:
+    """All items, or with `--debug F` a random fraction F of them (seeded)."""
+    if not config.debug:
+        return list(range(count))
+    chooser = random.Random(config.seed)
+    return [index for index in range(count) if chooser.random() < config.debug]
+
+
+def run_label(
+    input_path: Path, output_path: Path, config: LabelConfig, backend: Backend | None = None
+) -> StageSummary:
+    started = time.monotonic()
+    summary = StageSummary("label", str(input_path), str(output_path))
+    items = list(read_valid(input_path, RawItem))
+    checkpoint = checkpoint_path(output_path)
+    done = read_checkpoint(checkpoint, items)
+    wanted = selected_indices(len(items), config)
+    pending = sorted(
+        (i for i in wanted if i not in done),
+        key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
+    )
+    if pending:
+        backend = backend or backend_class(config.backend)(config)
+        batch_size = config.batch_size or backend.default_batch_size
+        generated_tokens = 0
+        began = time.monotonic()
+        with open_checkpoint(checkpoint) as journal:
+            bar = progress(None, f"label ({backend.name})", total=len(pending), unit="items")
+            bar.update(0)
+            for start in range(0, len(pending), batch_size):
+                batch = pending[start : start + batch_size]
+                generations = backend.label([items[i] for i in batch])
+                if len(generations) != len(batch):
+                    raise IlidError(
+                        f"backend {backend.name} answered {len(generations)} of {len(batch)} items"
+                    )
+                for index, generation in zip(batch, generations, strict=True):
+                    labeled = labeled_item(items[index], generation, backend.name).to_json()
+                    done[index] = labeled
+                    journal.write(
+                        orjson.dumps({"index": index, "url": items[index].url, "item": labeled}) + b"\n"
+                    )
+                    generated_tokens += generation.tokens
+                journal.flush()
+                bar.update(len(batch))
+                bar.set_postfix_str(f"{generated_tokens / max(time.monotonic() - began, 1e-9):,.0f} tokens/s")
+            bar.close()
+        if generated_tokens:
+            summary.notes["generated tokens"] = generated_tokens
+    outcomes: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    with RecordWriter(output_path) as writer:
+        for index, item in enumerate(items):
+            record = done.get(index)
+            if record is None:
+                outcomes["not sampled"] += 1
+                writer.write(item)
+                continue
+            if record.get("label_error"):
+                outcomes["failed"] += 1
+                errors[record["label_error"]] += 1
+            else:
+                outcomes["valid" if record["label_method"].endswith(":json") else "fallback-parsed"] += 1
+            writer.write(record)
+    summary.read = summary.kept = len(items)
+    summary.notes.update({name: outcomes[name] for name in OUTCOMES if outcomes[name]})
+    checkpoint.unlink(missing_ok=True)
+    if errors:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in errors.most_common(3))
+        print(
+            f"label: {outcomes['failed']} answers failed ({reasons}); label_error says why", file=sys.stderr
+        )
+    return finish(summary, started)
