@@ -24,10 +24,10 @@ from PIL import Image, ImageDraw, ImageFilter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import ratio_line, timed
+from pipeline.demo.server import LocalServer, Reply
 from pipeline.download.imaging import prepare_image
 from pipeline.download.stage import DownloadConfig, run_download
 from pipeline.jsonio import write_records
-from tests.servers import LocalServer, Reply
 
 COUNT = 300
 LATENCY = 0.05

@@ -304,6 +304,68 @@ def download(
 
 
 @cli.command()
+@click.argument("spider")
+@click.option(
+    "--output", "-o", required=True, type=click.Path(path_type=Path), help="Raw items (.json or .jsonl)."
+)
+@click.option(
+    "-a", "arguments", multiple=True, metavar="KEY=VALUE", help="Spider argument, e.g. -a sitemap=URL."
+)
+@click.option(
+    "-s", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, e.g. -s DOWNLOAD_DELAY=0."
+)
+@click.option("--resume", type=click.Path(path_type=Path), help="Job folder: an interrupted crawl continues.")
+@click.option("--cache", is_flag=True, help="Keep an RFC 2616 HTTP cache: a re-crawl revalidates.")
+@click.option("--max-items", type=int, help="Stop after this many products.")
+def crawl(
+    spider: str,
+    output: Path,
+    arguments: tuple[str, ...],
+    overrides: tuple[str, ...],
+    resume: Path | None,
+    cache: bool,
+    max_items: int | None,
+) -> None:
+    """Crawl a shop's sitemap with SPIDER and write its products as raw items."""
+    from pipeline.crawl import parse_assignments, run_crawl
+
+    run_crawl(
+        spider,
+        output,
+        parse_assignments(arguments, "-a"),
+        parse_assignments(overrides, "-s"),
+        resume=resume,
+        cache=cache,
+        max_items=max_items,
+    )
+
+
+@cli.command("spiders")
+def list_spiders() -> None:
+    """List the spiders and the domains they crawl."""
+    from spiders import discover
+
+    for name, spider in discover().items():
+        domains = ", ".join(getattr(spider, "allowed_domains", []) or []) or "any (-a sitemap=URL)"
+        click.echo(f"{name:14s} {domains}")
+
+
+@cli.command("new-spider")
+@click.argument("name")
+@click.option("--sitemap", required=True, help="The shop's sitemap or sitemap index URL.")
+@click.option(
+    "--product-url", default=r"/product/", show_default=True, help="Regex matching product page URLs."
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing spider of that name.")
+def new_spider(name: str, sitemap: str, product_url: str, force: bool) -> None:
+    """Write spiders/NAME.py from a template, with a golden test page to adapt."""
+    from pipeline.newspider import write_spider
+
+    for path in write_spider(name, sitemap, product_url, force):
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--as",

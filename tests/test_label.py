@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from pipeline.demo.server import LocalServer, Reply
 from pipeline.errors import IlidError
 from pipeline.label.backends.hf import TransformersBackend
 from pipeline.label.backends.openai import OpenAIBackend
@@ -9,7 +10,6 @@ from pipeline.label.config import LabelConfig
 from pipeline.label.stage import checkpoint_path, run_label
 from pipeline.records import RawItem
 from tests.helpers import raw, read_json, run_cli, write_json
-from tests.servers import LocalServer, Reply
 
 TEXTS = [
     ("Hinge", ["Steel"]),

@@ -1,5 +1,6 @@
-"""A local HTTP server for tests: routes map a path to canned or scripted responses; every request is
-logged, so a test can assert what was (not) asked for."""
+"""A local HTTP server on 127.0.0.1: routes map a path to a canned reply, a list of replies served in
+turn, or a function of the request. It serves the demo's catalog, and the tests' catalogs and hostile
+answers; every request and the status it got are logged, so a test can assert what was (not) asked for."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class LocalServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
+        self.served: list[tuple[str, int]] = []  # (path, status) of every reply sent
         self.default_delay = 0.0
         self._lock = threading.Lock()
         server = self
@@ -43,6 +45,8 @@ class LocalServer:
                 self.body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 reply = server.reply_for(self)
                 time.sleep(reply.delay or server.default_delay)
+                with server._lock:
+                    server.served.append((self.path, reply.status))
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
