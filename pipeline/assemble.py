@@ -52,6 +52,10 @@ class Assemble:
         self.existing = 0
         self.added = 0
 
+    def notes(self) -> dict[str, int]:
+        """The counts the summary adds to read, kept and dropped."""
+        return {"existing": self.existing, "added": self.added, "dataset size": self.existing + self.added}
+
     def __call__(self, items: Iterable[PostfilteredItem]) -> Iterator[Sample | Carried | Rejected]:
         seen: set[str] = set()
         if self.config.dataset.exists():

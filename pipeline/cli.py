@@ -129,50 +129,66 @@ def postfilter(
     )
 
 
+def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The flags of the label stage, shared by `label` and `run`."""
+    options = [
+        click.option(
+            "--backend",
+            default="transformers",
+            show_default=True,
+            help="transformers, vllm, openai (any OpenAI-compatible server) or rules (no model).",
+        ),
+        click.option(
+            "--model",
+            default="meta-llama/Meta-Llama-3-8B-Instruct",
+            show_default=True,
+            help="Hub id or local folder; the served model's name with --backend openai.",
+        ),
+        click.option("--batch-size", type=int, help="Items per batch (default: the backend's)."),
+        click.option("--max-new-tokens", default=256, show_default=True),
+        click.option("--temperature", default=0.6, show_default=True),
+        click.option("--top-p", default=0.9, show_default=True),
+        click.option("--greedy", is_flag=True, help="Greedy decoding instead of sampling."),
+        click.option("--seed", default=0, show_default=True),
+        click.option(
+            "--dtype",
+            type=click.Choice(["auto", "bfloat16", "float16", "float32"]),
+            default="auto",
+            show_default=True,
+        ),
+        click.option(
+            "--debug", default=0.0, help="Label only this random fraction of the items, as ILID's --debug."
+        ),
+        click.option(
+            "--base-url",
+            default="http://127.0.0.1:8000/v1",
+            show_default=True,
+            help="The server's OpenAI-compatible API root (--backend openai).",
+        ),
+        click.option(
+            "--api-key-env",
+            default="OPENAI_API_KEY",
+            show_default=True,
+            help="The environment variable that holds the server's API key.",
+        ),
+        click.option(
+            "--concurrency", default=16, show_default=True, help="Requests in flight (--backend openai)."
+        ),
+        click.option(
+            "--timeout", default=120.0, show_default=True, help="Seconds per request (--backend openai)."
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @cli.command()
 @click.option(
     "--file", "-i", "input_path", required=True, type=click.Path(path_type=Path), help="Pre-filtered items."
 )
 @click.option("--output", "-o", "output_path", required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--backend",
-    default="transformers",
-    show_default=True,
-    help="transformers, vllm, openai (any OpenAI-compatible server) or rules (no model).",
-)
-@click.option(
-    "--model",
-    default="meta-llama/Meta-Llama-3-8B-Instruct",
-    show_default=True,
-    help="Hub id or local folder; the served model's name with --backend openai.",
-)
-@click.option("--batch-size", type=int, help="Items per batch (default: the backend's).")
-@click.option("--max-new-tokens", default=256, show_default=True)
-@click.option("--temperature", default=0.6, show_default=True)
-@click.option("--top-p", default=0.9, show_default=True)
-@click.option("--greedy", is_flag=True, help="Greedy decoding instead of sampling.")
-@click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--dtype",
-    type=click.Choice(["auto", "bfloat16", "float16", "float32"]),
-    default="auto",
-    show_default=True,
-)
-@click.option("--debug", default=0.0, help="Label only this random fraction of the items, as ILID's --debug.")
-@click.option(
-    "--base-url",
-    default="http://127.0.0.1:8000/v1",
-    show_default=True,
-    help="The server's OpenAI-compatible API root (--backend openai).",
-)
-@click.option(
-    "--api-key-env",
-    default="OPENAI_API_KEY",
-    show_default=True,
-    help="The environment variable that holds the server's API key.",
-)
-@click.option("--concurrency", default=16, show_default=True, help="Requests in flight (--backend openai).")
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds per request (--backend openai).")
+@label_options
 def label(input_path: Path, output_path: Path, **options: Any) -> None:
     """Label each product with an LLM: long and short label, description, material, finish.
 
@@ -221,11 +237,7 @@ def assemble(
         dataset,
         rejects_path=rejects,
         skip_invalid=skip_invalid,
-        notes=lambda: {
-            "existing": stage.existing,
-            "added": stage.added,
-            "dataset size": stage.existing + stage.added,
-        },
+        notes=stage.notes,
     )
 
 
@@ -363,6 +375,105 @@ def new_spider(name: str, sitemap: str, product_url: str, force: bool) -> None:
 
     for path in write_spider(name, sitemap, product_url, force):
         click.echo(f"wrote {path}")
+
+
+@cli.command("run")
+@click.argument("spider")
+@click.option(
+    "--workdir", required=True, type=click.Path(path_type=Path), help="Folder for every stage's files."
+)
+@click.option(
+    "--dataset", type=click.Path(path_type=Path), help="Combined dataset (default: WORKDIR/dataset.json)."
+)
+@click.option("--source-tag", "--source_tag", help="The dataset's `source` tag (default: the spider's name).")
+@click.option(
+    "-a", "arguments", multiple=True, metavar="KEY=VALUE", help="Spider argument, e.g. -a sitemap=URL."
+)
+@click.option("-s", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting.")
+@click.option("--max-items", type=int, help="Stop the crawl after this many products.")
+@click.option("--regex", help="Trade names the pre-filter removes.")
+@click.option("--keep-numbers", is_flag=True, help="Keep digit runs in the pre-filter.")
+@click.option("--min-field-length", "--min_field_length", default=4, show_default=True)
+@click.option("--image-width", "--image_width", "width", default=512, show_default=True)
+@click.option("--image-height", "--image_height", "height", default=512, show_default=True)
+@click.option("--force", is_flag=True, help="Rerun stages whose output is newer than their input.")
+@label_options
+def run(
+    spider: str,
+    workdir: Path,
+    dataset: Path | None,
+    source_tag: str | None,
+    arguments: tuple[str, ...],
+    overrides: tuple[str, ...],
+    max_items: int | None,
+    regex: str | None,
+    keep_numbers: bool,
+    min_field_length: int,
+    width: int,
+    height: int,
+    force: bool,
+    **label: Any,
+) -> None:
+    """Crawl, pre-filter, label, post-filter, assemble and download one shop, resuming where it stopped."""
+    from pipeline.crawl import parse_assignments
+    from pipeline.label.config import LabelConfig
+    from pipeline.postfilter import PostfilterConfig
+    from pipeline.prefilter import PrefilterConfig
+    from pipeline.run import RunPlan, run_pipeline
+
+    run_pipeline(
+        RunPlan(
+            spider=spider,
+            workdir=workdir,
+            dataset=dataset,
+            source_tag=source_tag,
+            spider_arguments=parse_assignments(arguments, "-a"),
+            scrapy_settings=parse_assignments(overrides, "-s"),
+            max_items=max_items,
+            prefilter=PrefilterConfig(regex=regex, keep_numbers=keep_numbers),
+            label=LabelConfig(**label),
+            postfilter=PostfilterConfig(min_field_length=min_field_length),
+            width=width,
+            height=height,
+            force=force,
+        )
+    )
+
+
+@cli.command()
+@click.option("--workdir", default=Path("data/demo"), show_default=True, type=click.Path(path_type=Path))
+@click.option("--model", help="Label with this model (hub id or folder) instead of the rules labeler.")
+@click.option("--backend", help="The label backend for --model (default: transformers).")
+def demo(workdir: Path, model: str | None, backend: str | None) -> None:
+    """The whole pipeline on a bundled sample catalog served on 127.0.0.1: offline, no GPU."""
+    from pipeline.demo.run import run_demo
+
+    run_demo(workdir, model=model, backend=backend)
+
+
+@cli.command()
+@click.option("--dataset", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Folder for stats.json and plots."
+)
+def stats(dataset: Path, out: Path) -> None:
+    """Counts per source, unique values, word-frequency plots and the stage funnel."""
+    from pipeline.stats import run_stats
+
+    run_stats(dataset, out)
+
+
+@cli.command()
+@click.option("--dataset", required=True, type=click.Path(path_type=Path))
+@click.option("--images", required=True, type=click.Path(path_type=Path), help="The images folder.")
+@click.option("--out", default=Path("report.html"), show_default=True, type=click.Path(path_type=Path))
+@click.option("--embed", is_flag=True, help="Inline thumbnails: one file to share, no images folder needed.")
+@click.option("--title", default="", help="The page's title.")
+def report(dataset: Path, images: Path, out: Path, embed: bool, title: str) -> None:
+    """One static page to browse the dataset offline: grid, search, filters by source and material."""
+    from pipeline.report.build import build_report
+
+    build_report(dataset, images, out, embed=embed, title=title)
 
 
 @cli.command()

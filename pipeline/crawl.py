@@ -9,6 +9,7 @@ so a re-crawl revalidates (ETag / Last-Modified) instead of downloading pages ag
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,14 @@ def run_crawl(
     process.crawl(crawler, **arguments)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    return finish(write_crawl_output(spider_name, output, stats), started)
+    summary = write_crawl_output(spider_name, output, stats)
+    if stats.get("finish_reason") == "finished":
+        # A complete crawl leaves nothing to resume: the next one must start afresh, not find every
+        # URL already seen in the job folder.
+        Path(f"{output}.partial.jsonl").unlink(missing_ok=True)
+        if resume is not None:
+            shutil.rmtree(resume, ignore_errors=True)
+    return finish(summary, started)
 
 
 def write_crawl_output(spider_name: str, output: Path, stats: dict[str, Any]) -> StageSummary:
@@ -106,5 +114,5 @@ def write_crawl_output(spider_name: str, output: Path, stats: dict[str, Any]) ->
             summary.notes[f"HTTP {key.rsplit('/', 1)[-1]}"] = value
     if stats.get("robotstxt/forbidden"):
         summary.notes["forbidden by robots.txt"] = stats["robotstxt/forbidden"]
-    summary.notes["finished"] = stats.get("finish_reason", "unknown")
+    summary.notes["finish reason"] = stats.get("finish_reason", "unknown")
     return summary

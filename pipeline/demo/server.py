@@ -27,7 +27,7 @@ Route = Reply | list[Reply] | Callable[[BaseHTTPRequestHandler], Reply]
 
 
 class LocalServer:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
         self.served: list[tuple[str, int]] = []  # (path, status) of every reply sent
@@ -64,7 +64,7 @@ class LocalServer:
             def json_body(self) -> object:
                 return json.loads(self.body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
