@@ -99,11 +99,13 @@ CUT_BEFORE = re.compile(
     r"\s+(?:with|for|and|incl\.?|including|according|made of|in)\s+|\s*[,;:(\[/]\s*|\s+-\s+", re.I
 )
 CODES = re.compile(r"\b[\w.-]*\d[\w.-]*\b")
+UNITS = re.compile(r"(?<![\w-])(?:mm|cm|µm|kg|nm|kn|bar|kw|rpm|°c)(?![\w-])", re.I)  # unambiguous only
 
 
 def without_codes(text: str) -> str:
-    """Text without words that hold a digit (ids, codes, sizes) or quotes, in single spaces."""
-    return " ".join(CODES.sub(" ", text.replace('"', " ").replace("\\", " ")).split())
+    """Text without words that hold a digit (ids, codes, sizes), their units, or quotes."""
+    text = CODES.sub(" ", text.replace('"', " ").replace("\\", " "))
+    return re.sub(r"\s+([,.;:])", r"\1", " ".join(UNITS.sub(" ", text).split()))
 
 
 def fit_words(text: str, most: int) -> str | None:
