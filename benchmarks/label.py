@@ -66,18 +66,23 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
-def original_method(backend: TransformersBackend, items: list[RawItem], new_tokens: int) -> float:
-    """ILID's loop: one chat prompt per `generate`, sampling, fixed length; returns seconds."""
-    tokenizer, model = backend.tokenizer, backend.model
-    config = GenerationConfig(
+def fixed_length(backend: TransformersBackend, new_tokens: int) -> GenerationConfig:
+    """ILID's sampling, exactly `new_tokens` per item (stop tokens ignored until then)."""
+    return GenerationConfig(
         do_sample=True,
         top_p=0.9,
         temperature=0.6,
         max_new_tokens=new_tokens,
         min_new_tokens=new_tokens,
-        pad_token_id=tokenizer.pad_token_id,
+        pad_token_id=backend.tokenizer.pad_token_id,
         eos_token_id=backend.stop_ids,
     )
+
+
+def original_method(backend: TransformersBackend, items: list[RawItem], new_tokens: int) -> float:
+    """ILID's loop: one chat prompt per `generate`, sampling, fixed length; returns seconds."""
+    tokenizer, model = backend.tokenizer, backend.model
+    config = fixed_length(backend, new_tokens)
     synchronize()
     started = time.perf_counter()
     with torch.inference_mode():
@@ -190,15 +195,7 @@ def fixed_length_batched(
 ) -> float:
     """Batched generation of exactly `new_tokens` per item, no grammar: raw batching throughput."""
     tokenizer, model = backend.tokenizer, backend.model
-    config = GenerationConfig(
-        do_sample=True,
-        top_p=0.9,
-        temperature=0.6,
-        max_new_tokens=new_tokens,
-        min_new_tokens=new_tokens,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=backend.stop_ids,
-    )
+    config = fixed_length(backend, new_tokens)
     prompts = [
         tokenizer.apply_chat_template(messages(i), add_generation_prompt=True, tokenize=False) for i in items
     ]

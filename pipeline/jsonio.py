@@ -319,17 +319,49 @@ def write_records(path: str | os.PathLike[str], records: Iterable[BaseModel | di
     return writer.count
 
 
-def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Writes one JSON document (a stats file, say) atomically, indented for people."""
+def open_journal(path: str | os.PathLike[str]) -> IO[bytes]:
+    """An append-only JSON Lines journal (a checkpoint, a manifest), opened on a fresh line even
+    after a line torn by a killed run."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    journal = path.open("ab+")
+    if journal.tell():
+        journal.seek(-1, os.SEEK_END)
+        if journal.read(1) != b"\n":
+            journal.write(b"\n")
+    return journal
+
+
+def journal_entries(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The objects of a journal; a line torn by a killed run is skipped."""
+    path = Path(path)
+    if not path.exists():
+        return
+    for line in path.read_bytes().splitlines():
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Writes `data` to a temporary file beside `path`, then renames it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+            handle.write(data)
         os.chmod(temp_name, 0o644)
         os.replace(temp_name, path)
     except BaseException:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
         raise
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Writes one JSON document (a stats file, say) atomically, indented for people."""
+    write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")

@@ -9,15 +9,13 @@ a killed run resumes where it stopped.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,7 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.download.fetch import FetchConfig, Fetcher, FetchFailed
 from pipeline.download.imaging import ImageRejected, prepare_image
 from pipeline.errors import IlidError
-from pipeline.jsonio import JsonReader, RecordWriter, read_valid, read_valid_with_text
+from pipeline.jsonio import (
+    JsonReader,
+    RecordWriter,
+    journal_entries,
+    open_journal,
+    read_valid,
+    read_valid_with_text,
+    write_bytes,
+)
 from pipeline.progress import progress
 from pipeline.records import Sample
 from pipeline.stage import StageSummary, finish
@@ -82,20 +88,6 @@ class Outcome:
     sha256: str | None = None
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
-
-
 class Downloader:
     def __init__(self, config: DownloadConfig):
         self.config = config
@@ -127,7 +119,7 @@ class Downloader:
                 )
             except ImageRejected as error:
                 return Outcome(sample, error.reason, served_by=url, http_status=200, detail=str(error))
-            write_atomically(target, prepared.png)
+            write_bytes(target, prepared.png)
             return Outcome(
                 sample,
                 "written",
@@ -162,27 +154,9 @@ def count_records(path: Path) -> int:
     return sum(1 for _ in JsonReader(path))
 
 
-def open_journal(path: Path) -> BinaryIO:
-    """The manifest opened for appending, on a fresh line even after a line torn by a killed run."""
-    journal = path.open("ab+")
-    if journal.tell():
-        journal.seek(-1, os.SEEK_END)
-        if journal.read(1) != b"\n":
-            journal.write(b"\n")
-    return journal
-
-
 def read_journal(path: Path) -> dict[str, dict[str, Any]]:
-    """Manifest entries by id; a line cut short by a killed run is ignored."""
-    entries: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_bytes().splitlines():
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            entries[entry["id"]] = entry
-    return entries
+    """Manifest entries by id."""
+    return {entry["id"]: entry for entry in journal_entries(path) if "id" in entry}
 
 
 def run_download(config: DownloadConfig) -> StageSummary:

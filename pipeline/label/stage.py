@@ -12,12 +12,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 
 from pipeline.errors import IlidError
-from pipeline.jsonio import RecordWriter, read_valid
+from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_valid
 from pipeline.label.answer import parse_answer
 from pipeline.label.backends import Backend, Generation, backend_class
 from pipeline.label.config import LabelConfig
@@ -35,27 +35,11 @@ def checkpoint_path(output: Path) -> Path:
 def read_checkpoint(path: Path, items: list[RawItem]) -> dict[int, dict[str, Any]]:
     """Finished items by input index; entries for another input, or torn by a kill, are ignored."""
     done: dict[int, dict[str, Any]] = {}
-    if not path.exists():
-        return done
-    for line in path.read_bytes().splitlines():
-        try:
-            entry = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
+    for entry in journal_entries(path):
         index = entry.get("index")
         if isinstance(index, int) and 0 <= index < len(items) and items[index].url == entry.get("url"):
             done[index] = entry["item"]
     return done
-
-
-def open_checkpoint(path: Path) -> BinaryIO:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("ab+")
-    if handle.tell():
-        handle.seek(-1, 2)
-        if handle.read(1) != b"\n":
-            handle.write(b"\n")  # after a line torn by a kill
-    return handle
 
 
 def labeled_item(item: RawItem, generation: Generation, backend: str) -> LabeledItem:
@@ -100,7 +84,7 @@ def run_label(
         batch_size = config.batch_size or backend.default_batch_size
         generated_tokens = 0
         began = time.monotonic()
-        with open_checkpoint(checkpoint) as journal:
+        with open_journal(checkpoint) as journal:
             bar = progress(None, f"label ({backend.name})", total=len(pending), unit="items")
             bar.update(0)
             for start in range(0, len(pending), batch_size):

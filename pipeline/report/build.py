@@ -17,8 +17,8 @@ from string import Template
 
 from PIL import Image
 
-from pipeline.download.stage import safe_image_path, write_atomically
-from pipeline.jsonio import read_valid
+from pipeline.download.stage import safe_image_path
+from pipeline.jsonio import read_valid, write_bytes
 from pipeline.records import Sample
 
 TEMPLATE = Path(__file__).with_name("template.html")
@@ -48,7 +48,7 @@ def build_report(dataset: Path, images: Path, out: Path, embed: bool = False, ti
     page = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         title=html.escape(title or f"ILID browser: {dataset.name}"), samples=data
     )
-    write_atomically(out, page.encode("utf-8"))
+    write_bytes(out, page.encode("utf-8"))
     note = f", {missing} without an image on disk left out" if missing else ""
     print(f"report: {len(entries):,} samples{note} -> {out}", file=sys.stderr)
     return len(entries)
