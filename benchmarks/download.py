@@ -1,4 +1,4 @@
-"""Download 300 generated product photos over a local server with 50 ms latency per request.
+"""Download 300 generated product photos from a local server (its own process) with 50 ms latency.
 
 Baseline: ILID's method re-implemented (sequential requests, full decode, area resize, edge padding,
 PNG at OpenCV's default level 1). Then `ilid download` with its defaults. Then the CPU cost per image
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +25,6 @@ from PIL import Image, ImageDraw, ImageFilter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import ratio_line, timed
-from pipeline.demo.server import LocalServer, Reply
 from pipeline.download.imaging import prepare_image
 from pipeline.download.stage import DownloadConfig, run_download
 from pipeline.jsonio import write_records
@@ -75,6 +75,17 @@ def original_method_image(data: bytes, width: int = 512, height: int = 512) -> b
     return buffer.getvalue()
 
 
+def cpu_per_image(transform, photos: list[bytes]) -> float:
+    """CPU milliseconds per image, the best of three passes (this machine's timings are noisy)."""
+    passes = []
+    for _ in range(3):
+        started = time.process_time()
+        for photo in photos:
+            transform(photo)
+        passes.append((time.process_time() - started) / len(photos) * 1000)
+    return min(passes)
+
+
 def original_method(urls: list[str], folder: Path) -> int:
     written = 0
     for index, url in enumerate(urls):
@@ -110,11 +121,23 @@ def main() -> None:
     photos = [product_photo(rng) for _ in range(COUNT)]
     work = Path(tempfile.mkdtemp(prefix="ilid-bench-download-"))
     try:
-        with LocalServer() as server:
-            server.default_delay = LATENCY
-            for index, photo in enumerate(photos):
-                server.routes[f"/img/{index}.jpg"] = Reply(body=photo, headers={"Content-Type": "image/jpeg"})
-            urls = [server.url(f"/img/{index}.jpg") for index in range(COUNT)]
+        photo_folder = work / "photos"
+        photo_folder.mkdir()
+        for index, photo in enumerate(photos):
+            (photo_folder / f"{index}.jpg").write_bytes(photo)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("photo_server.py")),
+                str(photo_folder),
+                str(LATENCY),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            base = server.stdout.readline().strip()
+            urls = [f"{base}/img/{index}.jpg" for index in range(COUNT)]
             (work / "baseline").mkdir()
             baseline_s, _ = timed(lambda: original_method(urls, work / "baseline"))
             samples = []
@@ -135,6 +158,8 @@ def main() -> None:
                 dataset=work / "dataset.json", folder=work / "images", downloaded=work / "downloaded.json"
             )
             ours_s, summary = timed(lambda: run_download(config))
+        finally:
+            server.kill()
         assert summary.kept == COUNT, summary.line()
         print(
             f"{COUNT} images, {LATENCY * 1000:.0f} ms latency: baseline {COUNT / baseline_s:.1f} images/s, "
@@ -142,14 +167,8 @@ def main() -> None:
         )
         print(ratio_line("download", baseline_s, ours_s, target=8))
 
-        cpu_baseline = time.process_time()
-        for photo in photos:
-            original_method_image(photo)
-        cpu_baseline = (time.process_time() - cpu_baseline) / COUNT * 1000
-        cpu_ours = time.process_time()
-        for photo in photos:
-            prepare_image(photo, 512, 512, 50_000_000)
-        cpu_ours = (time.process_time() - cpu_ours) / COUNT * 1000
+        cpu_baseline = cpu_per_image(original_method_image, photos)
+        cpu_ours = cpu_per_image(lambda photo: prepare_image(photo, 512, 512, 50_000_000), photos)
         print(
             f"CPU per image (decode, resize, encode): baseline {cpu_baseline:.1f} ms, ilid {cpu_ours:.1f} ms "
             f"-> {cpu_baseline / cpu_ours:.2f}x"

@@ -2,7 +2,8 @@
 
 Decoding is guarded: the pixel count is checked from the header before any pixel is decoded, so a
 decompression bomb costs nothing. Large JPEGs are decoded at a reduced DCT scale (`draft`) when the
-target is much smaller, which makes them several times cheaper without visible loss.
+target is much smaller, which makes them several times cheaper without visible loss. Resizing is
+bicubic, the filter CLIP's own preprocessing uses (a quarter cheaper than Lanczos, measured).
 """
 
 from __future__ import annotations
@@ -62,12 +63,27 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def pad_replicating_edges(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Centres the image on a W x H canvas whose margins repeat the nearest edge pixels."""
-    pixels = np.asarray(image)
-    top = (height - image.height) // 2
-    left = (width - image.width) // 2
-    padding = ((top, height - image.height - top), (left, width - image.width - left), (0, 0))
-    return Image.fromarray(np.pad(pixels, padding, mode="edge"), "RGB")
+    """Centres the image on a W x H canvas whose margins repeat the nearest edge pixels.
+
+    A fitted image touches the canvas on one axis, so only one pair of margins exists: each is the
+    edge row (or column) stretched with NEAREST, which is exact replication.
+    """
+    canvas = Image.new("RGB", (width, height))
+    top, left = (height - image.height) // 2, (width - image.width) // 2
+    canvas.paste(image, (left, top))
+    bottom, right = height - image.height - top, width - image.width - left
+    nearest = Image.Resampling.NEAREST
+    if top:
+        canvas.paste(image.crop((0, 0, image.width, 1)).resize((image.width, top), nearest), (left, 0))
+    if bottom:
+        edge = image.crop((0, image.height - 1, image.width, image.height))
+        canvas.paste(edge.resize((image.width, bottom), nearest), (left, top + image.height))
+    if left:
+        canvas.paste(image.crop((0, 0, 1, image.height)).resize((left, image.height), nearest), (0, top))
+    if right:
+        edge = image.crop((image.width - 1, 0, image.width, image.height))
+        canvas.paste(edge.resize((right, image.height), nearest), (left + image.width, top))
+    return canvas
 
 
 def prepare_image(data: bytes, width: int, height: int, max_pixels: int) -> PreparedImage:
@@ -95,9 +111,10 @@ def prepare_image(data: bytes, width: int, height: int, max_pixels: int) -> Prep
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRejected("not_decodable", str(error)[:120]) from None
 
-    image = to_rgb(ImageOps.exif_transpose(image))
+    ImageOps.exif_transpose(image, in_place=True)
+    image = to_rgb(image)
     if image.size != fitted:
-        image = image.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        image = image.resize(fitted, Image.Resampling.BICUBIC, reducing_gap=3.0)
     image = pad_replicating_edges(image, width, height)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE)
