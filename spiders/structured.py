@@ -21,7 +21,6 @@ from spiders.extract import extract_product
 
 class StructuredDataSpider(CatalogSpider):
     name = "structured"
-    domains_note = "any (give -a sitemap=URL)"
 
     def __init__(self, sitemap: str = "", product_url: str = "", source: str = "", **kwargs: Any):
         if not sitemap.startswith(("http://", "https://")):

@@ -66,50 +66,44 @@ def selected_indices(count: int, config: LabelConfig) -> list[int]:
     return [index for index in range(count) if chooser.random() < config.debug]
 
 
-def run_label(
-    input_path: Path, output_path: Path, config: LabelConfig, backend: Backend | None = None
-) -> StageSummary:
-    started = time.monotonic()
-    summary = StageSummary("label", str(input_path), str(output_path))
-    items = list(read_valid(input_path, RawItem))
-    checkpoint = checkpoint_path(output_path)
-    done = read_checkpoint(checkpoint, items)
-    wanted = selected_indices(len(items), config)
-    pending = sorted(
-        (i for i in wanted if i not in done),
-        key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
-    )
-    if pending:
-        backend = backend or backend_class(config.backend)(config)
-        batch_size = config.batch_size or backend.default_batch_size
-        generated_tokens = 0
-        began = time.monotonic()
-        with open_journal(checkpoint) as journal:
-            bar = progress(None, f"label ({backend.name})", total=len(pending), unit="items")
-            bar.update(0)
-            for start in range(0, len(pending), batch_size):
-                batch = pending[start : start + batch_size]
-                generations = backend.label([items[i] for i in batch])
-                if len(generations) != len(batch):
-                    raise IlidError(
-                        f"backend {backend.name} answered {len(generations)} of {len(batch)} items"
-                    )
-                for index, generation in zip(batch, generations, strict=True):
-                    labeled = labeled_item(items[index], generation, backend.name).to_json()
-                    done[index] = labeled
-                    journal.write(
-                        orjson.dumps({"index": index, "url": items[index].url, "item": labeled}) + b"\n"
-                    )
-                    generated_tokens += generation.tokens
-                journal.flush()
-                bar.update(len(batch))
-                bar.set_postfix_str(f"{generated_tokens / max(time.monotonic() - began, 1e-9):,.0f} tokens/s")
-            bar.close()
-        if generated_tokens:
-            summary.notes["generated tokens"] = generated_tokens
+def label_pending(
+    items: list[RawItem],
+    pending: list[int],
+    backend: Backend,
+    batch_size: int,
+    checkpoint: Path,
+    done: dict[int, dict[str, Any]],
+) -> int:
+    """Labels the pending items batch by batch, journaling each batch; returns the tokens generated."""
+    generated_tokens = 0
+    began = time.monotonic()
+    with (
+        open_journal(checkpoint) as journal,
+        progress(None, f"label ({backend.name})", total=len(pending), unit="items") as bar,
+    ):
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start : start + batch_size]
+            generations = backend.label([items[i] for i in batch])
+            if len(generations) != len(batch):
+                raise IlidError(f"backend {backend.name} answered {len(generations)} of {len(batch)} items")
+            for index, generation in zip(batch, generations, strict=True):
+                done[index] = labeled_item(items[index], generation, backend.name).to_json()
+                entry = {"index": index, "url": items[index].url, "item": done[index]}
+                journal.write(orjson.dumps(entry) + b"\n")
+                generated_tokens += generation.tokens
+            journal.flush()
+            bar.update(len(batch))
+            bar.set_postfix_str(f"{generated_tokens / max(time.monotonic() - began, 1e-9):,.0f} tokens/s")
+    return generated_tokens
+
+
+def write_labeled(
+    items: list[RawItem], done: dict[int, dict[str, Any]], output: Path
+) -> tuple[Counter, Counter]:
+    """The output in input order (items not sampled as they came); counts of outcomes and of errors."""
     outcomes: Counter[str] = Counter()
     errors: Counter[str] = Counter()
-    with RecordWriter(output_path) as writer:
+    with RecordWriter(output) as writer:
         for index, item in enumerate(items):
             record = done.get(index)
             if record is None:
@@ -122,6 +116,29 @@ def run_label(
             else:
                 outcomes["valid" if record["label_method"].endswith(":json") else "fallback-parsed"] += 1
             writer.write(record)
+    return outcomes, errors
+
+
+def run_label(
+    input_path: Path, output_path: Path, config: LabelConfig, backend: Backend | None = None
+) -> StageSummary:
+    started = time.monotonic()
+    summary = StageSummary("label", str(input_path), str(output_path))
+    items = list(read_valid(input_path, RawItem))
+    checkpoint = checkpoint_path(output_path)
+    done = read_checkpoint(checkpoint, items)
+    pending = sorted(
+        (i for i in selected_indices(len(items), config) if i not in done),
+        key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
+    )
+    if pending:
+        backend = backend or backend_class(config.backend)(config)
+        tokens = label_pending(
+            items, pending, backend, config.batch_size or backend.default_batch_size, checkpoint, done
+        )
+        if tokens:
+            summary.notes["generated tokens"] = tokens
+    outcomes, errors = write_labeled(items, done, output_path)
     summary.read = summary.kept = len(items)
     summary.notes.update({name: outcomes[name] for name in OUTCOMES if outcomes[name]})
     checkpoint.unlink(missing_ok=True)
