@@ -180,22 +180,37 @@ class JsonReader:
                 raise fail("extra data after the array", position)
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """`web.label: Input should be a valid string` for the first problem of a record."""
+def first_problem(error: ValidationError) -> tuple[str, str]:
+    """The field (`web.data[2]`) and message of a record's first validation problem."""
     first = error.errors()[0]
     where = ""
     for part in first["loc"]:
         where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-    return f"{where or 'record'}: {first['msg']}"
+    return where or "record", first["msg"]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """`web.label: Input should be a valid string` for the first problem of a record."""
+    return ": ".join(first_problem(error))
 
 
 class InvalidRecord:
     """A record that failed validation, kept so that `--skip-invalid` can send it to the rejects."""
 
-    def __init__(self, index: int, value: Any, reason: str):
+    def __init__(self, index: int, value: Any, field: str, message: str):
         self.index = index
         self.value = value
-        self.reason = reason
+        self.field = field
+        self.message = message
+
+    @property
+    def problem(self) -> str:
+        return f"{self.field}: {self.message}"
+
+    @property
+    def reason(self) -> str:
+        """The rejects file's reason."""
+        return f"invalid: {self.problem}"
 
 
 def read_records(
@@ -215,7 +230,7 @@ def read_records(
         try:
             yield model.model_validate(value)
         except ValidationError as error:
-            yield InvalidRecord(index, value, f"invalid: {describe_validation_error(error)}")
+            yield InvalidRecord(index, value, *first_problem(error))
 
 
 def read_valid_with_text(

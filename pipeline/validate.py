@@ -25,10 +25,8 @@ def validate_file(path: Path, kind: str | None, show: int) -> bool:
     for record in read_records(path, RECORD_KINDS[kind], skip_invalid=True):
         if isinstance(record, InvalidRecord):
             if sum(problems.values()) < show:
-                click.echo(
-                    f"{path}: record {record.index}: {record.reason.removeprefix('invalid: ')}", err=True
-                )
-            problems[record.reason.removeprefix("invalid: ").split(":")[0]] += 1
+                click.echo(f"{path}: record {record.index}: {record.problem}", err=True)
+            problems[record.field] += 1
             continue
         valid += 1
     invalid = sum(problems.values())
