@@ -52,10 +52,31 @@ def test_every_item_of_a_mixed_length_batch_gets_schema_valid_json(backend, tmp_
 
 def test_batched_answers_stay_aligned_with_their_inputs(backend):
     batch = items()
-    together = backend.label(batch)  # left-padded to the longest prompt
+    together = backend.label(batch)  # padded to the longest prompt
     alone = [backend.label([item])[0] for item in batch]
     assert [g.text for g in together] == [g.text for g in alone]
     assert len({g.text for g in together}) > 1  # the prompts really steer the answers
+    assert len({g.tokens for g in together}) > 1  # rows left the batch at different steps
+
+
+def test_the_shared_prompt_head_is_computed_once_and_changes_no_answer(backend):
+    head = backend.tokenizer.decode(backend.prompt_head)
+    assert head.endswith("Use null for anything the text does not say.\n\nLabel:")
+    forward = backend.model.forward
+    calls: list[int] = []
+    backend.model.forward = lambda input_ids, **kwargs: (
+        calls.append(input_ids.shape[1]) or forward(input_ids, **kwargs)
+    )
+    try:
+        shared = backend.label(items())
+        backend.label(items())
+    finally:
+        backend.model.forward = forward
+    assert calls.count(len(backend.prompt_head)) <= 1  # computed at most once, here or earlier
+    assert max(calls) < len(backend.prompt_head)  # batches pre-fill only the items' own text
+    unshared = TransformersBackend(backend.config, backend.model, backend.tokenizer)
+    unshared.prompt_head = []
+    assert [g.text for g in unshared.label(items())] == [g.text for g in shared]
 
 
 def test_generation_stops_at_the_stop_token_and_counts_it(backend):

@@ -64,8 +64,11 @@ def build_tokenizer(folder: Path, vocab_size: int = 800) -> PreTrainedTokenizerF
     return tokenizer
 
 
-def build_tiny_llama(folder: Path, seed: int = 0) -> Path:
-    """Writes tokenizer and model files to `folder`, loadable with `from_pretrained(folder)`."""
+def build_tiny_llama(folder: Path, seed: int = 5) -> Path:
+    """Writes tokenizer and model files to `folder`, loadable with `from_pretrained(folder)`.
+
+    Heads are 32 wide: the smallest size vLLM's CPU attention kernels take.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(folder)
     config = LlamaConfig(
@@ -75,6 +78,7 @@ def build_tiny_llama(folder: Path, seed: int = 0) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
+        head_dim=32,
         max_position_embeddings=4096,
         initializer_range=0.5,  # peaky logits: greedy choices are not near-ties
         bos_token_id=tokenizer.bos_token_id,

@@ -11,9 +11,11 @@ SYSTEM = (
     "Answer with one JSON object and nothing else."
 )
 
+# The task comes before the product text, so that every prompt starts with the same tokens: backends
+# compute that shared head once (a prefix cache) instead of once per item.
 TASK = (
-    "returning the following information as a JSON object with the keys label_long, label_short, "
-    "description, material and material_finish:\n"
+    "Summarize the product text below, returning the following information as a JSON object with the "
+    "keys label_long, label_short, description, material and material_finish:\n"
     "(1) label_long: a long label or name of the product without ids, numbers, codes, or sizes\n"
     "(2) label_short: a short label or name of the product with a maximum of 4 words and shorter than "
     "the long label\n"
@@ -27,5 +29,5 @@ TASK = (
 
 def messages(item: RawItem) -> list[dict[str, str]]:
     text = ", ".join(item.web.data)
-    user = f"Summarize '\nLabel: {item.web.label}\nText: {text}'\n{TASK}"
+    user = f"{TASK}\n\nLabel: {item.web.label}\nText: {text}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
