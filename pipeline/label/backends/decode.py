@@ -101,7 +101,7 @@ def decode(
         if not still_open or step == max_new_tokens - 1:
             break
         if len(still_open) < len(open_rows):
-            keep = torch.tensor(still_open, device=mask.device)
+            keep = torch.tensor(still_open)  # on the CPU: indexes cache layers on any GPU
             cache.batch_select_indices(keep)
             mask, tokens, next_position = mask[keep], tokens[keep], next_position[keep]
             constraint.keep(still_open)

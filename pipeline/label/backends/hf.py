@@ -19,6 +19,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, PreT
 from pipeline.label.answer import answer_schema_json
 from pipeline.label.backends import Generation
 from pipeline.label.backends.decode import Batch, GrammarConstraint, Sampler, decode
+from pipeline.label.backends.kvcache import growing_cache
 from pipeline.label.config import LabelConfig
 from pipeline.label.prompt import messages
 from pipeline.records import RawItem
@@ -110,7 +111,7 @@ class TransformersBackend:
     def _head_cache_for(self, head: list[int], rows: int) -> DynamicCache:
         """A cache holding `head` for every row; the head's own forward pass runs once and is kept."""
         if self._head_cache is None or self._head_cache[0] != head:
-            cache = DynamicCache(config=self.model.config)
+            cache = growing_cache()
             self.model(torch.tensor([head], device=self.model.device), past_key_values=cache, use_cache=True)
             self._head_cache = (head, cache)
         cache = copy.deepcopy(self._head_cache[1])
@@ -127,10 +128,7 @@ class TransformersBackend:
         device = self.model.device
         input_ids = [[self.pad_id] * (width - len(tail)) + tail for tail in tails]
         mask = [[1] * shared + [0] * (width - len(tail)) + [1] * len(tail) for tail in tails]
-        if shared:
-            cache = self._head_cache_for(rows[0][:shared], len(rows))
-        else:
-            cache = DynamicCache(config=self.model.config)
+        cache = self._head_cache_for(rows[0][:shared], len(rows)) if shared else growing_cache()
         return Batch(torch.tensor(input_ids, device=device), torch.tensor(mask, device=device), cache)
 
     @torch.inference_mode()

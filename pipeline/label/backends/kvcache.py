@@ -1,0 +1,72 @@
+"""A key/value cache that grows into spare room instead of copying itself every step.
+
+transformers' `DynamicLayer` concatenates each new token onto the whole cache, a full copy per step:
+at a GPU batch of 256 prompts that copy moves far more bytes than the model's weights. Here a layer
+keeps a buffer with room to spare, writes new tokens in place and hands attention a view of the filled
+part; the buffer doubles when full, so copies are rare. Dropping finished rows copies once.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
+
+SPARE_TOKENS = 128  # room added past what a layer holds whenever it (re)allocates
+
+
+class GrowingLayer(DynamicLayer):
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        self.length = 0
+        self.key_buffer = self.value_buffer = None
+
+    def _reallocate(self, rows: torch.Tensor | None, room: int) -> None:
+        """New buffers with `room` tokens, holding the filled part (only `rows`, when given)."""
+        for name in ("key_buffer", "value_buffer"):
+            old = getattr(self, name)
+            filled = old[..., : self.length, :] if rows is None else old[rows, :, : self.length, :]
+            new = filled.new_empty((*filled.shape[:2], room, filled.shape[-1]))
+            new[..., : self.length, :] = filled
+            setattr(self, name, new)
+        self._expose()
+
+    def _expose(self) -> None:
+        self.keys = self.key_buffer[..., : self.length, :]
+        self.values = self.value_buffer[..., : self.length, :]
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        added = key_states.shape[-2]
+        if self.key_buffer is None:
+            self.key_buffer, self.value_buffer = key_states[..., :0, :], value_states[..., :0, :]
+            self._reallocate(None, added + SPARE_TOKENS)
+        elif self.length + added > self.key_buffer.shape[-2]:
+            self._reallocate(None, 2 * (self.length + added))
+        self.key_buffer[..., self.length : self.length + added, :] = key_states
+        self.value_buffer[..., self.length : self.length + added, :] = value_states
+        self.length += added
+        self._expose()
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.length if self.is_initialized else 0
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        if self.get_seq_length():
+            rows = torch.arange(self.key_buffer.shape[0]).repeat_interleave(repeats)
+            self._reallocate(rows, self.length + SPARE_TOKENS)
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self.get_seq_length():
+            self._reallocate(indices, self.key_buffer.shape[-2])
+
+
+def growing_cache() -> DynamicCache:
+    """A `DynamicCache` whose layers are `GrowingLayer`s, one per model layer as they are first used."""
+    cache = DynamicCache()
+    cache.layer_class_to_replicate = GrowingLayer
+    return cache
