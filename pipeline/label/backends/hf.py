@@ -112,7 +112,8 @@ class TransformersBackend:
         """A cache holding `head` for every row; the head's own forward pass runs once and is kept."""
         if self._head_cache is None or self._head_cache[0] != head:
             cache = growing_cache()
-            self.model(torch.tensor([head], device=self.model.device), past_key_values=cache, use_cache=True)
+            head_ids = torch.tensor([head], device=self.model.device)
+            self.model(head_ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
             self._head_cache = (head, cache)
         cache = copy.deepcopy(self._head_cache[1])
         cache.batch_repeat_interleave(rows)

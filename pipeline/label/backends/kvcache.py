@@ -3,7 +3,8 @@
 transformers' `DynamicLayer` concatenates each new token onto the whole cache, a full copy per step:
 at a GPU batch of 256 prompts that copy moves far more bytes than the model's weights. Here a layer
 keeps a buffer with room to spare, writes new tokens in place and hands attention a view of the filled
-part; the buffer doubles when full, so copies are rare. Dropping finished rows copies once.
+part; when full it is copied into one with `SPARE_TOKENS` more room, so a copy comes once every so many
+steps, and memory stays close to what the cache holds. Dropping finished rows copies once.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class GrowingLayer(DynamicLayer):
             self.key_buffer, self.value_buffer = key_states[..., :0, :], value_states[..., :0, :]
             self._reallocate(None, added + SPARE_TOKENS)
         elif self.length + added > self.key_buffer.shape[-2]:
-            self._reallocate(None, 2 * (self.length + added))
+            self._reallocate(None, self.length + added + SPARE_TOKENS)
         self.key_buffer[..., self.length : self.length + added, :] = key_states
         self.value_buffer[..., self.length : self.length + added, :] = value_states
         self.length += added
