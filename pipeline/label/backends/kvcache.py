@@ -1,7 +1,7 @@
 """A key/value cache that grows into spare room instead of copying itself every step.
 
 transformers' `DynamicLayer` concatenates each new token onto the whole cache, a full copy per step:
-at a GPU batch of 256 prompts that copy moves far more bytes than the model's weights. Here a layer
+at a GPU batch of 256 prompts that copy moves about as many bytes as the model's weights. Here a layer
 keeps a buffer with room to spare, writes new tokens in place and hands attention a view of the filled
 part; when full it is copied into one with `SPARE_TOKENS` more room, so a copy comes once every so many
 steps, and memory stays close to what the cache holds. Dropping finished rows copies once.
@@ -20,7 +20,7 @@ class GrowingLayer(DynamicLayer):
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         super().lazy_initialization(key_states, value_states)
         self.length = 0
-        self.key_buffer = self.value_buffer = None
+        self.key_buffer, self.value_buffer = key_states[..., :0, :], value_states[..., :0, :]
 
     def _reallocate(self, rows: torch.Tensor | None, room: int) -> None:
         """New buffers with `room` tokens, holding the filled part (only `rows`, when given)."""
@@ -42,10 +42,7 @@ class GrowingLayer(DynamicLayer):
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
         added = key_states.shape[-2]
-        if self.key_buffer is None:
-            self.key_buffer, self.value_buffer = key_states[..., :0, :], value_states[..., :0, :]
-            self._reallocate(None, added + SPARE_TOKENS)
-        elif self.length + added > self.key_buffer.shape[-2]:
+        if self.length + added > self.key_buffer.shape[-2]:
             self._reallocate(None, self.length + added + SPARE_TOKENS)
         self.key_buffer[..., self.length : self.length + added, :] = key_states
         self.value_buffer[..., self.length : self.length + added, :] = value_states
