@@ -253,7 +253,7 @@ def assemble(
     "--dataset_downloaded",
     "downloaded",
     type=click.Path(path_type=Path),
-    help="Samples whose image is on disk (default: <dataset>.downloaded.json).",
+    help="Samples whose image is on disk (default: ilid.json beside --folder, as industrial-clip reads).",
 )
 @click.option("--replace", is_flag=True, help="Fetch again images already on disk.")
 @click.option("--workers", default=16, show_default=True, help="Downloads in flight, all hosts together.")
@@ -289,8 +289,11 @@ def download(
 ) -> None:
     """Fetch every sample's image, fit it into W x H (padding repeats the edge), write PNGs."""
     from pipeline.download.fetch import DEFAULT_USER_AGENT, FetchConfig
+    from pipeline.download.layout import check_keeps_dataset, default_downloaded
     from pipeline.download.stage import DownloadConfig, run_download
 
+    downloaded = downloaded or default_downloaded(folder)
+    check_keeps_dataset(dataset, downloaded)
     fetch = FetchConfig(
         timeout=timeout,
         retries=retries,
@@ -307,7 +310,7 @@ def download(
             height=height,
             replace=replace,
             workers=workers,
-            downloaded=downloaded or dataset.with_suffix(".downloaded.json"),
+            downloaded=downloaded,
             max_pixels=max_pixels,
             fallback=fallback,
             fetch=fetch,
@@ -491,6 +494,61 @@ def validate(path: Path, kind: str | None, show: int) -> None:
 
     if not validate_file(path, kind, show):
         sys.exit(1)
+
+
+@cli.command("export")
+@click.argument("format_name", metavar="FORMAT")
+@click.option(
+    "--dataset", required=True, type=click.Path(path_type=Path), help="The dataset (curated or not)."
+)
+@click.option(
+    "--images", type=click.Path(path_type=Path), help="The images folder (not needed for img2dataset)."
+)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The export folder, written whole."
+)
+@click.option(
+    "--caption",
+    "captions",
+    multiple=True,
+    help="A field or a template, e.g. '{label_short} made of {material}'; repeat to fall back "
+    "(default: label_long).",
+)
+@click.option("--split", help="Fractions per split, e.g. train=0.9,val=0.05,test=0.05.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the split assignment.")
+@click.option(
+    "--clusters",
+    type=click.Path(path_type=Path),
+    help="curate's clusters, kept in one split (default: <dataset>.clusters.jsonl when it exists).",
+)
+@click.option("--shard-size", default=10_000, show_default=True, help="Samples per webdataset shard.")
+def export(
+    format_name: str,
+    dataset: Path,
+    images: Path | None,
+    out: Path,
+    captions: tuple[str, ...],
+    split: str | None,
+    seed: int,
+    clusters: Path | None,
+    shard_size: int,
+) -> None:
+    """Write the dataset as FORMAT for a trainer: industrial-clip, webdataset, hf, csv or img2dataset."""
+    from pipeline.export.stage import ExportConfig, run_export
+
+    run_export(
+        ExportConfig(
+            format=format_name,
+            dataset=dataset,
+            images=images,
+            out=out,
+            captions=captions or ("label_long",),
+            split=split,
+            seed=seed,
+            clusters=clusters,
+            shard_size=shard_size,
+        )
+    )
 
 
 def main() -> None:

@@ -1,0 +1,149 @@
+"""The export run: read the dataset once, caption and split each sample, feed the format's writers.
+
+The export is written into a temporary folder beside `--out` and renamed into place at the end, so
+`--out` is either the previous complete export or the new one, never half of one. A folder that is
+not a previous export (no `<out>.stats.json` of stage `export` beside it) is never replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.download.stage import safe_image_path
+from pipeline.errors import IlidError
+from pipeline.export import FORMATS
+from pipeline.export.base import FormatWriter, Item
+from pipeline.export.captions import Captioner
+from pipeline.export.splits import Splitter, parse_split, read_clusters
+from pipeline.jsonio import JsonReader, read_valid
+from pipeline.progress import stream_progress
+from pipeline.records import Sample
+from pipeline.stage import StageSummary, finish, stats_path
+
+
+class ExportConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    format: str
+    dataset: Path
+    out: Path
+    images: Path | None = None
+    captions: tuple[str, ...] = ("label_long",)
+    split: str | None = None
+    seed: int = 0
+    clusters: Path | None = None
+    shard_size: int = Field(default=10_000, gt=0)
+
+    def clusters_file(self) -> Path | None:
+        """`--clusters`, else curate's `<dataset>.clusters.jsonl` when it exists."""
+        if self.clusters is not None:
+            return self.clusters
+        default = Path(f"{self.dataset}.clusters.jsonl")
+        return default if default.is_file() else None
+
+
+def check_replaceable(out: Path) -> None:
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return
+    stats = stats_path(out)
+    try:
+        previous = orjson.loads(stats.read_bytes()).get("stage") if stats.is_file() else None
+    except (orjson.JSONDecodeError, AttributeError):
+        previous = None
+    if previous != "export":
+        raise IlidError(f"--out {out}: exists and is not an earlier export; choose a new folder")
+
+
+def move_into_place(temporary: Path, out: Path) -> None:
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        os.rename(temporary, out)
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+    os.rename(out, old / out.name)
+    os.rename(temporary, out)
+    shutil.rmtree(old)
+
+
+def run_export(config: ExportConfig) -> StageSummary:
+    started = time.monotonic()
+    writer_class = FORMATS.get(config.format)
+    if writer_class is None:
+        raise IlidError(f"unknown export format {config.format!r} (one of: {', '.join(FORMATS)})")
+    if writer_class.needs_images:
+        if config.images is None:
+            raise IlidError(f"export {config.format}: --images is needed (the downloaded images folder)")
+        if not config.images.is_dir():
+            raise IlidError(f"--images {config.images}: no such folder")
+    captioner = Captioner(config.captions)
+    splitter = None
+    if config.split:
+        clusters = config.clusters_file()
+        splitter = Splitter(
+            parse_split(config.split), config.seed, read_clusters(clusters) if clusters else {}
+        )
+    out = config.out
+    check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    summary = StageSummary("export", str(config.dataset), str(out))
+    try:
+        write_export(config, writer_class, captioner, splitter, temporary, summary)
+        move_into_place(temporary, out)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)
+    return finish(summary, started)
+
+
+def write_export(
+    config: ExportConfig,
+    writer_class: type[FormatWriter],
+    captioner: Captioner,
+    splitter: Splitter | None,
+    temporary: Path,
+    summary: StageSummary,
+) -> None:
+    placed: Counter[str] = Counter()
+    per_split: Counter[str] = Counter()
+    with ExitStack() as stack:
+        writers: dict[str | None, FormatWriter] = {}
+        for name in splitter.names() if splitter else [None]:
+            folder, final = (temporary / name, config.out / name) if name else (temporary, config.out)
+            writers[name] = stack.enter_context(writer_class(folder, final, config.shard_size, placed))
+        reader = JsonReader(config.dataset)
+        for index, sample in enumerate(
+            stream_progress(read_valid(config.dataset, Sample, reader), reader, "export")
+        ):
+            summary.read += 1
+            caption = captioner.caption(sample.to_json(), f"{config.dataset}: record {index}")
+            if caption is None:
+                summary.dropped["no_caption"] += 1
+                continue
+            image = None
+            if writer_class.needs_images:
+                assert config.images is not None
+                image = safe_image_path(config.images, sample.image)
+                if image is None:
+                    summary.dropped["unsafe_image_path"] += 1
+                    continue
+                if not image.is_file():
+                    summary.dropped["image_missing"] += 1
+                    continue
+            split = splitter.assign(sample.id) if splitter else None
+            writers[split].add(Item(sample, caption, image))
+            summary.kept += 1
+            if split:
+                per_split[split] += 1
+    summary.notes.update({"format": config.format, **{f"split {k}": v for k, v in per_split.items()}})
+    summary.notes.update(placed)

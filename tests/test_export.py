@@ -1,0 +1,217 @@
+import csv
+import io
+import json
+import os
+import tarfile
+import uuid
+
+import pytest
+from PIL import Image
+
+from tests.helpers import read_json, run_cli, write_json
+from tests.images import banded, encode
+from tests.loader_contract import load_industrial_clip
+
+
+def sample(name: str, **fields) -> dict:
+    identifier = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+    return {
+        "id": identifier,
+        "image": f"{name}/{identifier}.png",
+        "url": f"https://shop.example/{name}.jpg",
+        "label_short": f"{name} part",
+        "label_long": f"a long {name} part",
+        "description": None,
+        "material": "steel",
+        "material_finish": None,
+        "source": "shop",
+        **fields,
+    }
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """Six samples with PNGs on disk, one without its image, one without a material."""
+    samples = [sample(f"p{index}") for index in range(6)]
+    samples.append(sample("gone"))
+    samples.append(sample("bare", material=None))
+    images = tmp_path / "images"
+    for index, item in enumerate(samples):
+        if item["label_short"] != "gone part":
+            path = images / item["image"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(encode(banded(32 + index, 32), "PNG"))
+    return write_json(tmp_path / "dataset.json", samples), images, samples
+
+
+def export(*args):
+    result = run_cli("export", *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_industrial_clip_loads_and_links(corpus, tmp_path):
+    dataset, images, samples = corpus
+    out = tmp_path / "train"
+    result = export("industrial-clip", "--dataset", dataset, "--images", images, "--out", out)
+    loaded = load_industrial_clip(out)
+    assert [item["id"] for item in loaded] == [s["id"] for s in samples if s["label_short"] != "gone part"]
+    assert loaded[0] == samples[0]  # every field kept, as the loader picks its label field
+    image = out / "ilid" / "images" / samples[0]["image"]
+    assert os.stat(image).st_ino == os.stat(images / samples[0]["image"]).st_ino  # a hard link
+    assert "export: read 8, kept 7, dropped 1 (image_missing 1)" in result.stderr
+    assert read_json(tmp_path / "train.stats.json")["dropped"] == {"image_missing": 1}
+
+
+def test_webdataset_shards_read_back_with_webdataset(corpus, tmp_path):
+    import webdataset
+
+    dataset, images, samples = corpus
+    out = tmp_path / "wds"
+    export("webdataset", "--dataset", dataset, "--images", images, "--out", out, "--shard-size", "3")
+    sizes = read_json(out / "sizes.json")
+    assert sizes == {"shard-000000.tar": 3, "shard-000001.tar": 3, "shard-000002.tar": 1}
+    shards = sorted(str(path) for path in out.glob("shard-*.tar"))
+    read = list(
+        webdataset.WebDataset(shards, shardshuffle=False).decode("pil").to_tuple("png", "txt", "json")
+    )
+    assert len(read) == 7
+    image, caption, fields = read[0]
+    assert isinstance(image, Image.Image) and image.size == (32, 32)
+    assert caption == "a long p0 part" and fields == samples[0]
+    with tarfile.open(shards[0]) as tar:
+        assert sorted(tar.getnames()[:3]) == [f"{samples[0]['id']}.{ext}" for ext in ("json", "png", "txt")]
+
+
+def test_hf_imagefolder_loads_with_datasets(corpus, tmp_path):
+    import datasets
+
+    dataset, images, samples = corpus
+    out = tmp_path / "hf"
+    export("hf", "--dataset", dataset, "--images", images, "--out", out, "--caption", "label_short")
+    loaded = datasets.load_dataset("imagefolder", data_dir=str(out), split="train")
+    assert isinstance(loaded.features["image"], datasets.Image)
+    assert len(loaded) == 7
+    first = next(row for row in loaded if row["id"] == samples[0]["id"])
+    assert first["text"] == "p0 part" and first["material"] == "steel" and first["image"].size == (32, 32)
+
+
+def test_csv_as_open_clip_reads_it(corpus, tmp_path):
+    import pandas
+
+    dataset, images, _ = corpus
+    out = tmp_path / "csv"
+    caption = "{label_short} made of {material}"
+    export("csv", "--dataset", dataset, "--images", images, "--out", out, "--caption", caption)
+    table = pandas.read_csv(out / "ilid.csv", sep="\t")  # open_clip's CsvDataset, default separator
+    assert list(table.columns) == ["filepath", "title"]
+    assert table["title"].tolist()[0] == "p0 part made of steel"
+    assert len(table) == 6  # "bare" has no material: no caption, dropped; "gone" has no image
+    assert all(Image.open(path).size[1] == 32 for path in table["filepath"])
+
+
+def test_caption_falls_back_and_unknown_field_is_one_line(corpus, tmp_path):
+    dataset, images, _ = corpus
+    out = tmp_path / "csv"
+    result = export(
+        "csv", "--dataset", dataset, "--images", images, "--out", out,
+        "--caption", "{label_short} made of {material}", "--caption", "label_long",
+    )  # fmt: skip
+    with (out / "ilid.csv").open(newline="") as handle:
+        titles = [row["title"] for row in csv.DictReader(handle, delimiter="\t")]
+    assert len(titles) == 7 and titles[-1] == "a long bare part"
+    assert "no_caption" not in result.stderr
+    bad = run_cli("export", "csv", "--dataset", dataset, "--images", images, "--out", tmp_path / "x",
+                  "--caption", "{label_short} in {colour}")  # fmt: skip
+    assert bad.exit_code == 2
+    assert "error: " in bad.stderr and "record 0: --caption field 'colour' is not a field" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_img2dataset_parquet_needs_no_images(corpus, tmp_path):
+    import pyarrow.parquet as pq
+
+    dataset, _, samples = corpus
+    out = tmp_path / "parquet"
+    export("img2dataset", "--dataset", dataset, "--out", out)
+    table = pq.read_table(out / "ilid.parquet")
+    assert table.column_names == ["url", "caption", "id"]
+    assert table.column("url").to_pylist() == [s["url"] for s in samples]
+    assert table.column("caption").to_pylist()[0] == "a long p0 part"
+
+
+def split_ids(out, split):
+    return {json.loads(line)["id"] for line in (out / split / "metadata.jsonl").read_text().splitlines()}
+
+
+def test_splits_are_deterministic_order_free_and_keep_clusters_together(tmp_path):
+    samples = [sample(f"s{index}") for index in range(300)]
+    images = tmp_path / "images"
+    for item in samples:
+        (images / item["image"]).parent.mkdir(parents=True, exist_ok=True)
+        (images / item["image"]).write_bytes(b"not decoded by the export")
+    dataset = write_json(tmp_path / "dataset.json", samples)
+    clusters = [
+        {"kept": s["id"], "dropped": [t["id"] for t in samples[i + 1 : i + 5]], "reason": "near_duplicate"}
+        for i, s in enumerate(samples)
+        if i % 50 == 0
+    ]
+    (tmp_path / "dataset.json.clusters.jsonl").write_text("\n".join(json.dumps(c) for c in clusters) + "\n")
+    split = ["--split", "train=0.8,val=0.1,test=0.1", "--seed", "3"]
+    export("hf", "--dataset", dataset, "--images", images, "--out", tmp_path / "a", *split)
+    shuffled = write_json(tmp_path / "shuffled" / "dataset.json", samples[::-1])
+    (tmp_path / "shuffled" / "dataset.json.clusters.jsonl").write_text(
+        (tmp_path / "dataset.json.clusters.jsonl").read_text()
+    )
+    export("hf", "--dataset", shuffled, "--images", images, "--out", tmp_path / "b", *split)
+    names = ("train", "val", "test")
+    a = {name: split_ids(tmp_path / "a", name) for name in names}
+    assert a == {name: split_ids(tmp_path / "b", name) for name in names}
+    assert sum(map(len, a.values())) == 300 and 200 < len(a["train"]) < 280 and a["val"] and a["test"]
+    for cluster in clusters:
+        members = {cluster["kept"], *cluster["dropped"]}
+        assert sum(bool(members & ids) for ids in a.values()) == 1
+    other_seed = ["--split", "train=0.8,val=0.1,test=0.1", "--seed", "4"]
+    export("hf", "--dataset", dataset, "--images", images, "--out", tmp_path / "c", *other_seed)
+    assert split_ids(tmp_path / "c", "train") != a["train"]
+
+
+def test_export_replaces_its_own_output_whole_and_never_a_foreign_folder(corpus, tmp_path):
+    dataset, images, _ = corpus
+    out = tmp_path / "wds"
+    export("webdataset", "--dataset", dataset, "--images", images, "--out", out, "--shard-size", "2")
+    assert len(list(out.glob("shard-*.tar"))) == 4
+    export("webdataset", "--dataset", dataset, "--images", images, "--out", out)
+    assert sorted(p.name for p in out.iterdir()) == ["shard-000000.tar", "sizes.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".wds")]  # no temporary folder left
+    foreign = tmp_path / "mine"
+    (foreign / "notes.txt").parent.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    result = run_cli("export", "csv", "--dataset", dataset, "--images", images, "--out", foreign)
+    assert result.exit_code == 2 and "is not an earlier export" in result.stderr
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_bad_split_and_missing_images_are_one_line_errors(corpus, tmp_path):
+    dataset, images, _ = corpus
+    for args, message in [
+        (["--images", images, "--split", "train=0.9,val=0.2"], "add up to 1.1, not 1"),
+        (["--images", images, "--split", "train=x"], "is not NAME=FRACTION"),
+        ([], "--images is needed"),
+        (["--images", images, "--caption", "{label_short!r}"], "is not a plain field name"),
+    ]:
+        result = run_cli("export", "hf", "--dataset", dataset, "--out", tmp_path / "o", *args)
+        assert result.exit_code == 2 and message in result.stderr, result.stderr
+    unknown = run_cli("export", "tfrecord", "--dataset", dataset, "--out", tmp_path / "o")
+    assert unknown.exit_code == 2 and "unknown export format 'tfrecord'" in unknown.stderr
+
+
+def test_png_bytes_are_exported_unchanged(corpus, tmp_path):
+    import webdataset
+
+    dataset, images, samples = corpus
+    out = tmp_path / "wds"
+    export("webdataset", "--dataset", dataset, "--images", images, "--out", out)
+    first = next(iter(webdataset.WebDataset(str(out / "shard-000000.tar"), shardshuffle=False)))
+    assert first["png"] == (images / samples[0]["image"]).read_bytes()
+    assert Image.open(io.BytesIO(first["png"])).format == "PNG"
