@@ -1,7 +1,8 @@
 """`ilid run`: crawl -> prefilter -> label -> postfilter -> assemble -> download for one shop.
 
 Files keep ILID's names in the working folder: `<shop>_raw.json`, `<shop>_prefiltered.json`,
-`<shop>_processed.json`, `<shop>_postfiltered.json`, the dataset, `images/`. A stage whose output is
+`<shop>_processed.json`, `<shop>_postfiltered.json`, the dataset, `images/` and `ilid.json` (the
+samples whose image is on disk, beside `images/` as industrial-clip reads them). A stage whose output is
 newer than its input is skipped unless `force`; assemble and download always run (both are
 idempotent and skip what is done), and every stage resumes what an interrupted run left.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from pipeline.assemble import Assemble, AssembleConfig
 from pipeline.download.fetch import FetchConfig
+from pipeline.download.layout import check_keeps_dataset, default_downloaded
 from pipeline.download.stage import DownloadConfig, run_download
 from pipeline.label.config import LabelConfig
 from pipeline.postfilter import Postfilter, PostfilterConfig
@@ -58,7 +60,7 @@ class RunPlan:
 
     @property
     def downloaded(self) -> Path:
-        return self.dataset_file.with_name(self.dataset_file.stem + "_downloaded.json")
+        return default_downloaded(self.images)
 
 
 def up_to_date(output: Path, source: Path | None) -> bool:
@@ -72,6 +74,7 @@ def run_pipeline(plan: RunPlan) -> list[StageSummary]:
     from pipeline.label.stage import run_label
 
     plan.workdir.mkdir(parents=True, exist_ok=True)
+    check_keeps_dataset(plan.dataset_file, plan.downloaded)
     raw, prefiltered = plan.file("raw"), plan.file("prefiltered")
     processed, postfiltered = plan.file("processed"), plan.file("postfiltered")
     steps: list[tuple[str, Path | None, Path, Callable[[], StageSummary]]] = [

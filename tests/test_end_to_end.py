@@ -85,7 +85,7 @@ def test_run_chains_every_stage_with_ilid_file_names_and_resumes(catalog, tmp_pa
         "shop_processed.json",
         "shop_postfiltered.json",
         "dataset.json",
-        "dataset_downloaded.json",
+        "ilid.json",
     ):
         assert (tmp_path / name).exists(), name
     dataset = read_json(tmp_path / "dataset.json")

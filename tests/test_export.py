@@ -215,3 +215,33 @@ def test_png_bytes_are_exported_unchanged(corpus, tmp_path):
     first = next(iter(webdataset.WebDataset(str(out / "shard-000000.tar"), shardshuffle=False)))
     assert first["png"] == (images / samples[0]["image"]).read_bytes()
     assert Image.open(io.BytesIO(first["png"])).format == "PNG"
+
+
+def test_hf_split_folders_become_dataset_splits(corpus, tmp_path):
+    import datasets
+
+    dataset, images, _ = corpus
+    out = tmp_path / "hf"
+    export(
+        "hf",
+        "--dataset",
+        dataset,
+        "--images",
+        images,
+        "--out",
+        out,
+        "--split",
+        "train=0.5,val=0.25,test=0.25",
+    )
+    loaded = datasets.load_dataset("imagefolder", data_dir=str(out))
+    written = {
+        name: len((out / folder / "metadata.jsonl").read_text().splitlines())
+        for name, folder in (("train", "train"), ("validation", "val"), ("test", "test"))
+        if (out / folder).exists()
+    }
+    assert {name: len(part) for name, part in loaded.items()} == written and all(written.values())
+    assert sum(written.values()) == 7 and len(loaded) >= 2
+    tiny = ["--split", "train=0.98,val=0.01,test=0.01"]  # splits left empty get no folder
+    export("hf", "--dataset", dataset, "--images", images, "--out", tmp_path / "tiny", *tiny)
+    assert [p.name for p in (tmp_path / "tiny").iterdir()] == ["train"]
+    assert len(datasets.load_dataset("imagefolder", data_dir=str(tmp_path / "tiny"))["train"]) == 7

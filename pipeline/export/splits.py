@@ -65,9 +65,6 @@ class Splitter:
             total += fraction
             self.bounds.append((total, name))
 
-    def names(self) -> list[str]:
-        return [name for _, name in self.bounds]
-
     def assign(self, sample_id: str) -> str:
         group = self.groups.get(sample_id, sample_id)
         digest = hashlib.sha256(f"{self.seed}\0{group}".encode()).digest()

@@ -118,9 +118,17 @@ def write_export(
     per_split: Counter[str] = Counter()
     with ExitStack() as stack:
         writers: dict[str | None, FormatWriter] = {}
-        for name in splitter.names() if splitter else [None]:
-            folder, final = (temporary / name, config.out / name) if name else (temporary, config.out)
-            writers[name] = stack.enter_context(writer_class(folder, final, config.shard_size, placed))
+
+        def writer(name: str | None) -> FormatWriter:
+            """The split's writer, opened at its first sample: a split with none has no folder (an
+            empty split folder is one `datasets` refuses to load)."""
+            if name not in writers:
+                folder, final = (temporary / name, config.out / name) if name else (temporary, config.out)
+                writers[name] = stack.enter_context(writer_class(folder, final, config.shard_size, placed))
+            return writers[name]
+
+        if not splitter:
+            writer(None)
         reader = JsonReader(config.dataset)
         for index, sample in enumerate(
             stream_progress(read_valid(config.dataset, Sample, reader), reader, "export")
@@ -141,7 +149,7 @@ def write_export(
                     summary.dropped["image_missing"] += 1
                     continue
             split = splitter.assign(sample.id) if splitter else None
-            writers[split].add(Item(sample, caption, image))
+            writer(split).add(Item(sample, caption, image))
             summary.kept += 1
             if split:
                 per_split[split] += 1
