@@ -245,3 +245,19 @@ def test_hf_split_folders_become_dataset_splits(corpus, tmp_path):
     export("hf", "--dataset", dataset, "--images", images, "--out", tmp_path / "tiny", *tiny)
     assert [p.name for p in (tmp_path / "tiny").iterdir()] == ["train"]
     assert len(datasets.load_dataset("imagefolder", data_dir=str(tmp_path / "tiny"))["train"]) == 7
+
+
+def test_image_paths_that_leave_the_images_folder_are_dropped(tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(encode(banded(8, 8), "PNG"))
+    (tmp_path / "images").mkdir()
+    samples = [
+        sample("up", image="../secret.png"),
+        sample("abs", image=str(secret)),
+        sample("empty", image=""),
+    ]
+    dataset = write_json(tmp_path / "dataset.json", samples)
+    out = tmp_path / "out"
+    result = export("hf", "--dataset", dataset, "--images", tmp_path / "images", "--out", out)
+    assert "dropped 3 (unsafe_image_path 3)" in result.stderr
+    assert (out / "metadata.jsonl").read_text() == "" and not (out / "images").exists()

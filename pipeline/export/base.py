@@ -20,7 +20,7 @@ class Item:
 
     sample: Sample
     caption: str
-    image: Path | None
+    image: str | None
 
 
 class FormatWriter:
@@ -33,6 +33,7 @@ class FormatWriter:
 
     def __init__(self, folder: Path, final: Path, shard_size: int, placed: Counter[str]):
         self.folder = folder
+        self.root = str(folder)
         self.final = final
         self.shard_size = shard_size
         self.placed = placed  # "linked" / "copied" counts, shared by every writer of the export
@@ -59,15 +60,33 @@ class FormatWriter:
         if kind is None:
             self.finish()
 
-    def place_image(self, source: Path, target: Path) -> None:
-        """A hard link to `source` at `target` (no bytes copied; a later `download --replace` writes a
-        new file and leaves the export's alone), or a copy across file systems."""
-        if target.exists():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
+    def place_image(self, source: str, relative: str) -> None:
+        """A hard link to `source` at `folder/relative` (no bytes copied; a later `download --replace`
+        writes a new file and leaves the export's alone), or a copy across file systems."""
+        target = os.path.join(self.root, relative)
         try:
-            os.link(source, target)
-            self.placed["linked"] += 1
-        except OSError:
-            shutil.copyfile(source, target)
-            self.placed["copied"] += 1
+            link_or_copy(source, target, self.placed)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            link_or_copy(source, target, self.placed)
+
+
+def link_or_copy(source: str, target: str, placed: Counter[str]) -> None:
+    try:
+        os.link(source, target)
+        placed["linked"] += 1
+    except FileExistsError:
+        pass  # two samples sharing one image file
+    except FileNotFoundError:
+        raise
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, target)
+        placed["copied"] += 1
+
+
+def locate_image(root: str, image: str) -> str | None:
+    """`root/image`, or None when `image` is empty, absolute or climbs out of `root` (checked on the
+    string: this runs once per sample, and pathlib's parsing would cost more than the link)."""
+    if not image or "\x00" in image or image.startswith("/") or ".." in image.split("/"):
+        return None
+    return os.path.join(root, image)

@@ -19,9 +19,10 @@ class OpenClipCsv(FormatWriter):
         handle = self.stack.enter_context((self.folder / "ilid.csv").open("w", newline="", encoding="utf-8"))
         self.writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         self.writer.writerow(["filepath", "title"])
+        self.final_root = str(self.final.resolve())
 
     def add(self, item: Item) -> None:
         assert item.image is not None
         relative = f"images/{item.sample.image}"
-        self.place_image(item.image, self.folder / relative)
-        self.writer.writerow([str(self.final.resolve() / relative), item.caption])
+        self.place_image(item.image, relative)
+        self.writer.writerow([f"{self.final_root}/{relative}", item.caption])

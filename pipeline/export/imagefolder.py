@@ -21,6 +21,6 @@ class ImageFolder(FormatWriter):
     def add(self, item: Item) -> None:
         assert item.image is not None
         relative = f"images/{item.sample.image}"
-        self.place_image(item.image, self.folder / relative)
+        self.place_image(item.image, relative)
         row = {key: value for key, value in item.sample.to_json().items() if key != "image"}
         self.metadata.write({**row, "file_name": relative, "text": item.caption})

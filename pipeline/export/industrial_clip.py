@@ -19,5 +19,5 @@ class IndustrialClip(FormatWriter):
 
     def add(self, item: Item) -> None:
         assert item.image is not None
-        self.place_image(item.image, self.folder / "ilid" / "images" / item.sample.image)
+        self.place_image(item.image, f"ilid/images/{item.sample.image}")
         self.records.write(item.sample)

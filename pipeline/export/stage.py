@@ -18,10 +18,9 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.download.stage import safe_image_path
 from pipeline.errors import IlidError
 from pipeline.export import FORMATS
-from pipeline.export.base import FormatWriter, Item
+from pipeline.export.base import FormatWriter, Item, locate_image
 from pipeline.export.captions import Captioner
 from pipeline.export.splits import Splitter, parse_split, read_clusters
 from pipeline.jsonio import JsonReader, read_valid
@@ -129,6 +128,7 @@ def write_export(
 
         if not splitter:
             writer(None)
+        images_root = str(config.images.resolve()) if writer_class.needs_images and config.images else None
         reader = JsonReader(config.dataset)
         for index, sample in enumerate(
             stream_progress(read_valid(config.dataset, Sample, reader), reader, "export")
@@ -139,13 +139,12 @@ def write_export(
                 summary.dropped["no_caption"] += 1
                 continue
             image = None
-            if writer_class.needs_images:
-                assert config.images is not None
-                image = safe_image_path(config.images, sample.image)
+            if images_root is not None:
+                image = locate_image(images_root, sample.image)
                 if image is None:
                     summary.dropped["unsafe_image_path"] += 1
                     continue
-                if not image.is_file():
+                if not os.path.isfile(image):
                     summary.dropped["image_missing"] += 1
                     continue
             split = splitter.assign(sample.id) if splitter else None
