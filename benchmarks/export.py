@@ -4,9 +4,10 @@ The images are 512 x 512 PNGs as the download writes them (a few distinct photo-
 under every sample's path: copying cost depends on bytes, not content). The baseline copies every
 listed file into a fresh folder (`shutil.copyfile`, what `cp -r images/` does); each export reads the
 dataset, captions and checks every sample, and writes its format into a temporary folder it renames.
-The files are read once before timing, so every variant starts from the page cache, and the
-libraries the formats import (webdataset imports torch) are imported first and timed on their own:
-a one-off cost per run, printed apart from the throughput.
+The files are read once before timing, so every variant reads from the page cache; the file system
+is synced between variants, so none pays for the writeback of the one before. The libraries the
+formats import (webdataset imports torch) are imported first and timed on their own: a one-off cost
+per run, printed apart from the throughput.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import os
 import random
 import shutil
 import sys
@@ -82,12 +84,14 @@ def main() -> None:
             seconds, _ = timed(lambda module=module: importlib.import_module(module))
             print(f"import {module}: {seconds:.2f}s (once per run)")
         copy_s, _ = timed(lambda: plain_copy(files, images, root / "copy"))
+        os.sync()  # the copy's writeback is not charged to the exports that follow
         print(f"{args.images:,} PNGs, {megabytes:,.0f} MiB; plain copy {args.images / copy_s:,.0f} images/s")
         for name in ("industrial-clip", "webdataset", "hf", "csv", "img2dataset"):
             config = ExportConfig(format=name, dataset=dataset, images=images, out=root / "out" / name)
             with contextlib.redirect_stderr(io.StringIO()):
                 seconds, summary = timed(lambda config=config: run_export(config))
             assert summary.kept == args.images, summary.line()
+            os.sync()
             rate = args.images / seconds
             note = "  (no images: the parquet only)" if name == "img2dataset" else ""
             print(f"export {name:15s} {rate:8,.0f} images/s = {copy_s / seconds:5.2f}x the copy{note}")
