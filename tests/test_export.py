@@ -2,7 +2,11 @@ import csv
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import tarfile
+import time
 import uuid
 
 import pytest
@@ -261,3 +265,25 @@ def test_image_paths_that_leave_the_images_folder_are_dropped(tmp_path):
     result = export("hf", "--dataset", dataset, "--images", tmp_path / "images", "--out", out)
     assert "dropped 3 (unsafe_image_path 3)" in result.stderr
     assert (out / "metadata.jsonl").read_text() == "" and not (out / "images").exists()
+
+
+def test_sigterm_mid_export_leaves_no_folder_and_no_temporary(corpus, tmp_path):
+    dataset, images, _ = corpus
+    fifo = tmp_path / "slow.json"
+    os.mkfifo(fifo)
+    feed = os.open(fifo, os.O_RDWR)  # the export reads the opening and then waits for more
+    os.write(feed, dataset.read_bytes()[:200])
+    command = [sys.executable, "-m", "pipeline.cli", "export", "hf", "--dataset", fifo, "--images", images]
+    process = subprocess.Popen([*map(str, command), "--out", str(tmp_path / "out")], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not list(tmp_path.glob(".out.*.tmp")):
+            assert time.monotonic() < deadline and process.poll() is None, "the export never started"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        os.close(feed)
+    assert process.returncode == 130, stderr
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,6 +78,23 @@ def move_into_place(temporary: Path, out: Path) -> None:
     shutil.rmtree(old)
 
 
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C, so the temporary folder goes too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_export(config: ExportConfig) -> StageSummary:
     started = time.monotonic()
     writer_class = FORMATS.get(config.format)
@@ -94,14 +115,15 @@ def run_export(config: ExportConfig) -> StageSummary:
     out = config.out
     check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     summary = StageSummary("export", str(config.dataset), str(out))
-    try:
-        write_export(config, writer_class, captioner, splitter, temporary, summary)
-        move_into_place(temporary, out)
-    finally:
-        if temporary.exists():
-            shutil.rmtree(temporary)
+    with sigterm_as_interrupt():
+        temporary = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+        try:
+            write_export(config, writer_class, captioner, splitter, temporary, summary)
+            move_into_place(temporary, out)
+        finally:
+            if temporary.exists():
+                shutil.rmtree(temporary)
     return finish(summary, started)
 
 
