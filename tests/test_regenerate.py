@@ -86,3 +86,18 @@ def test_export_industrial_clip_of_a_download_loads(tmp_path, server):
     assert result.exit_code == 0, result.output
     assert "image_missing 1" in result.stderr
     assert len(load_industrial_clip(tmp_path / "out")) == 1
+
+
+def test_run_refuses_a_dataset_named_like_its_downloaded_file(tmp_path):
+    result = run_cli(
+        "run",
+        "structured",
+        "--workdir",
+        tmp_path,
+        "--dataset",
+        tmp_path / "ilid.json",
+        "-a",
+        "sitemap=http://127.0.0.1:9/",
+    )
+    assert result.exit_code == 2 and "would overwrite it" in result.stderr
+    assert not (tmp_path / "structured_raw.json").exists()
