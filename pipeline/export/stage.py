@@ -7,6 +7,7 @@ not a previous export (no `<out>.stats.json` of stage `export` beside it) is nev
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -27,7 +28,7 @@ from pipeline.export import FORMATS
 from pipeline.export.base import FormatWriter, Item, locate_image
 from pipeline.export.captions import Captioner
 from pipeline.export.splits import Splitter, parse_split, read_clusters
-from pipeline.jsonio import JsonReader, read_valid
+from pipeline.jsonio import JsonReader, read_valid, write_json
 from pipeline.progress import stream_progress
 from pipeline.records import Sample
 from pipeline.stage import StageSummary, finish, stats_path
@@ -67,11 +68,15 @@ def check_replaceable(out: Path) -> None:
 
 
 def move_into_place(temporary: Path, out: Path) -> None:
+    """Renames the finished export to `out`; an earlier export there is moved aside, then removed."""
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()
-    if not out.exists():
+    try:
         os.rename(temporary, out)
         return
+    except OSError as error:  # `out` is there (or another export got there first)
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
+            raise
     old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
     os.rename(out, old / out.name)
     os.rename(temporary, out)
@@ -120,6 +125,7 @@ def run_export(config: ExportConfig) -> StageSummary:
         temporary = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
         try:
             write_export(config, writer_class, captioner, splitter, temporary, summary)
+            write_json(stats_path(out), summary.to_json())  # before `out` appears: it marks an export
             move_into_place(temporary, out)
         finally:
             if temporary.exists():
