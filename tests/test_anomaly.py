@@ -319,3 +319,17 @@ def test_a_failed_layout_run_leaves_the_previous_tree_and_no_temp(tmp_path):
     )
     assert {path: path.read_bytes() for path in tree.rglob("*") if path.is_file()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tree")] == []
+
+
+def test_visa_rows_pointing_outside_the_root_are_refused(tmp_path):
+    root = visa_tree(tmp_path / "visa")
+    (tmp_path / "secret.JPG").write_bytes((root / "candle/Data/Images/Normal/0000.JPG").read_bytes())
+    with (root / "split_csv" / "1cls.csv").open("a") as handle:
+        handle.write("candle,train,normal,../secret.JPG,\n")
+        handle.write("../../escape,train,normal,candle/Data/Images/Normal/0000.JPG,\n")
+    samples, images = imported(tmp_path, "visa", root)
+    assert len(samples) == 5
+    assert [e["reason"] for e in read_json(tmp_path / "rej.jsonl")] == ["path_outside_root"] * 2
+    tree = layout_of(tmp_path, "visa", root, "tree")
+    assert {path.parts[0] for path in map(Path, mvtec_files(tree))} == {"candle"}
+    assert all(path.resolve().is_relative_to(images.resolve()) for path in images.rglob("*"))

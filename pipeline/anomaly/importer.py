@@ -33,6 +33,7 @@ from pipeline.download.imaging import (
     prepare_image,
 )
 from pipeline.jsonio import RecordWriter, write_bytes
+from pipeline.postfilter import folder_name_for
 from pipeline.progress import progress
 from pipeline.records import Sample
 from pipeline.stage import Rejected, RejectSink, StageSummary, finish
@@ -135,7 +136,7 @@ class Importer:
         url = f"{config.tag}:{entry.relative}"
         identifier = str(uuid.uuid5(uuid.NAMESPACE_URL, url))
         labels = caption(self.layout, entry, defect)
-        folder = labels["label_short"].replace(" ", "_")
+        folder = folder_name_for(labels["label_short"]) or "unnamed"
         image = f"{folder}/{identifier}.png"
         mask = f"{folder}/{identifier}_mask.png" if defect and values is not None else None
         write_bytes(config.images / image, prepared.png)

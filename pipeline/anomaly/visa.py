@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import numpy as np
 
 from pipeline.anomaly.base import Entry, Layout, mismatch, orphan_masks
 from pipeline.anomaly.table import VISA, VISA_DEFECT_CLASSES, Category, category_for
+from pipeline.download.stage import safe_image_path
 from pipeline.errors import IlidError
 from pipeline.stage import Rejected
 
+SAFE_NAME = re.compile(r"[\w][\w.-]*")  # an object folder's name: one path component, not `..`
 SPLIT_CSV = Path("split_csv") / "1cls.csv"
 COLUMNS = ["object", "split", "label", "image", "mask"]
 EXPECTED = "split_csv/1cls.csv and <object>/Data/Images/{Normal,Anomaly}/*.JPG"
@@ -51,7 +54,10 @@ class VisA(Layout):
             if row["split"] not in ("train", "test") or row["label"] not in ("normal", "anomaly"):
                 yield Rejected("bad_split_row", {"line": line, **row})
                 continue
-            image = root / row["image"]
+            image = safe_image_path(root, row["image"])
+            if not SAFE_NAME.fullmatch(row["object"]) or image is None:
+                yield Rejected("path_outside_root", {"line": line, **row})
+                continue
             if not image.is_file():
                 yield Rejected("missing_image", {"line": line, **row})
                 continue
