@@ -35,7 +35,7 @@ from pipeline.download.imaging import (
 from pipeline.jsonio import RecordWriter, write_bytes
 from pipeline.postfilter import folder_name_for
 from pipeline.progress import progress
-from pipeline.records import Sample
+from pipeline.records import AnomalySample
 from pipeline.stage import Rejected, RejectSink, StageSummary, finish
 
 
@@ -108,7 +108,7 @@ class Importer:
         self.config = config
         self.layout = layout_for(config.format)
 
-    def process(self, entry: Entry) -> Sample | Rejected:
+    def process(self, entry: Entry) -> AnomalySample | Rejected:
         config = self.config
         where = {"image": entry.relative}
         try:
@@ -143,7 +143,7 @@ class Importer:
         if mask is not None:
             assert values is not None
             write_bytes(config.images / mask, encode_png(fit_mask(binary(values), width, height)))
-        return Sample(
+        return AnomalySample(
             id=identifier,
             image=image,
             url=url,
@@ -154,11 +154,11 @@ class Importer:
             **labels,
         )
 
-    def results(self) -> Iterator[Sample | Rejected]:
+    def results(self) -> Iterator[AnomalySample | Rejected]:
         """Results in the layout's order, with a bounded number of images in flight."""
         limit = self.config.workers * 4
         with ThreadPoolExecutor(self.config.workers, thread_name_prefix="import") as pool:
-            pending: deque[Future[Sample | Rejected] | Rejected] = deque()
+            pending: deque[Future[AnomalySample | Rejected] | Rejected] = deque()
             try:
                 for entry in self.layout.planned(self.config.root, self.config.seed):
                     pending.append(entry if isinstance(entry, Rejected) else pool.submit(self.process, entry))
@@ -172,7 +172,7 @@ class Importer:
                         future.cancel()
 
 
-def resolve(item: Future[Sample | Rejected] | Rejected) -> Sample | Rejected:
+def resolve(item: Future[AnomalySample | Rejected] | Rejected) -> AnomalySample | Rejected:
     return item if isinstance(item, Rejected) else item.result()
 
 
@@ -191,6 +191,6 @@ def run_import(config: ImportConfig) -> StageSummary:
                 continue
             writer.write(result)
             summary.kept += 1
-            masks += result.mask is not None  # type: ignore[attr-defined]
+            masks += result.mask is not None
     summary.notes["masks"] = masks
     return finish(summary, started)

@@ -64,10 +64,12 @@ def parse_size(text: str) -> tuple[int, int]:
     return size
 
 
-class ImageUnreadable(Exception):
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.reason = "not_decodable"
+class Skip(Exception):
+    """An image left out of the tree; `reason` is the summary's key."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
 
 
 def decode(data: bytes) -> Image.Image:
@@ -75,9 +77,9 @@ def decode(data: bytes) -> Image.Image:
         image = Image.open(io.BytesIO(data))
         image.load()
     except UnidentifiedImageError:
-        raise ImageUnreadable("unknown image format") from None
+        raise Skip("not_decodable", "unknown image format") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageUnreadable(str(error)[:120]) from None
+        raise Skip("not_decodable", str(error)[:120]) from None
     return image
 
 
@@ -101,8 +103,7 @@ class TreeWriter:
         """The image's and its mask's file names."""
         source = Path(entry.relative)
         if self.naming.keep_names:
-            mask_name = entry.mask.name if entry.mask is not None else f"{source.stem}.png"
-            return source.name, mask_name
+            return source.name, entry.mask.name if entry.mask is not None else ""
         stem = f"{source.parent.name}_{source.stem}" if self.naming.with_folder else source.stem
         return f"{stem}.png", f"{stem}_mask.png"
 
@@ -111,13 +112,13 @@ class TreeWriter:
         values = read_mask(entry.mask) if entry.mask is not None else None
         defect = self.layout.defect(entry, values)
         if defect and entry.split == "train":
-            raise LayoutSkip("defective_train_image")
+            raise Skip("defective_train_image")
         state = self.naming.defect_folder if defect else "good"
         image_name, mask_name = self.names(entry)
         data = entry.image.read_bytes()
         image = decode(data)
         if defect and values is not None and values.shape != (image.height, image.width):
-            raise LayoutSkip("mask_size_mismatch")
+            raise Skip("mask_size_mismatch")
         category = self.folder / entry.category
         target = category / entry.split / state / image_name
         if self.config.resize:
@@ -131,12 +132,6 @@ class TreeWriter:
                 mask = mask.resize(self.config.resize, Image.Resampling.NEAREST)
             write_bytes(category / "ground_truth" / state / mask_name, encode(mask, ".png"))
         return f"{entry.split}/{state}"
-
-
-class LayoutSkip(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def run_mvtec_layout(config: LayoutConfig) -> StageSummary:
@@ -159,7 +154,7 @@ def run_mvtec_layout(config: LayoutConfig) -> StageSummary:
                     continue
                 try:
                     placed = writer.write(entry)
-                except (MaskRejected, ImageUnreadable, LayoutSkip) as error:
+                except (MaskRejected, Skip) as error:
                     summary.dropped[error.reason] += 1
                     rejects.write(Rejected(error.reason, {"image": entry.relative, "detail": str(error)}))
                     continue
