@@ -507,6 +507,7 @@ ANOMALY_FORMATS = ["mvtec", "visa", "kolektorsdd", "kolektorsdd2"]
 @click.option("--image-height", "--image_height", "height", default=512, show_default=True)
 @click.option("--keep-size", is_flag=True, help="Keep each image's size instead of fitting it into W x H.")
 @click.option("--seed", default=0, show_default=True, help="KolektorSDD's train/test shuffle.")
+@click.option("--replace", is_flag=True, help="Write again images already on disk (a rerun skips them).")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Keep every skipped file with its reason.")
 def import_dataset(
     format: str,
@@ -518,6 +519,7 @@ def import_dataset(
     height: int,
     keep_size: bool,
     seed: int,
+    replace: bool,
     rejects: Path | None,
 ) -> None:
     """Import an anomaly-detection dataset (MVTec AD layout, VisA, KolektorSDD 1/2) as samples."""
@@ -534,6 +536,7 @@ def import_dataset(
             height=height,
             keep_size=keep_size,
             seed=seed,
+            replace=replace,
             rejects=rejects,
         )
     )

@@ -333,3 +333,19 @@ def test_visa_rows_pointing_outside_the_root_are_refused(tmp_path):
     tree = layout_of(tmp_path, "visa", root, "tree")
     assert {path.parts[0] for path in map(Path, mvtec_files(tree))} == {"candle"}
     assert all(path.resolve().is_relative_to(images.resolve()) for path in images.rglob("*"))
+
+
+def test_a_rerun_skips_images_on_disk_and_gives_the_same_dataset(tmp_path):
+    root = mvtec_tree(tmp_path / "mvtec")
+    first, images = imported(tmp_path, "mvtec", root, "--image-width", "32", "--image-height", "32")
+    stats = read_json(Path(f"{tmp_path / 'ds.json'}.stats.json"))
+    assert (stats["written"], stats["present"]) == (10, 0)
+    gone = next(s for s in first if s["mask"])
+    (images / gone["mask"]).unlink()
+    again, _ = imported(tmp_path, "mvtec", root, "--image-width", "32", "--image-height", "32")
+    assert again == first
+    stats = read_json(Path(f"{tmp_path / 'ds.json'}.stats.json"))
+    assert (stats["written"], stats["present"]) == (1, 9)
+    assert_binary_and_over_the_defect(images / gone["image"], images / gone["mask"])
+    imported(tmp_path, "mvtec", root, "--image-width", "32", "--image-height", "32", "--replace")
+    assert read_json(Path(f"{tmp_path / 'ds.json'}.stats.json"))["written"] == 10

@@ -13,9 +13,10 @@ import io
 import os
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class ImportConfig(BaseModel):
     height: int = Field(default=512, gt=0, le=8192)
     keep_size: bool = False
     seed: int = 0
+    replace: bool = False
     max_pixels: int = Field(default=50_000_000, gt=0)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     rejects: Path | None = None
@@ -103,14 +105,47 @@ def caption(layout: Layout, entry: Entry, defect: str | None) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Imported:
+    sample: AnomalySample
+    written: bool  # False: its image (and mask) were on disk from an earlier run
+
+
 class Importer:
     def __init__(self, config: ImportConfig):
         self.config = config
         self.layout = layout_for(config.format)
 
-    def process(self, entry: Entry) -> AnomalySample | Rejected:
+    def sample(self, entry: Entry, defect: str | None, has_mask: bool) -> AnomalySample:
+        url = f"{self.config.tag}:{entry.relative}"
+        identifier = str(uuid.uuid5(uuid.NAMESPACE_URL, url))
+        labels = caption(self.layout, entry, defect)
+        folder = folder_name_for(labels["label_short"]) or "unnamed"
+        return AnomalySample(
+            id=identifier,
+            image=f"{folder}/{identifier}.png",
+            url=url,
+            source=self.config.tag,
+            split=entry.split,
+            defect=defect,
+            mask=f"{folder}/{identifier}_mask.png" if defect and has_mask else None,
+            **labels,
+        )
+
+    def process(self, entry: Entry) -> Imported | Rejected:
         config = self.config
         where = {"image": entry.relative}
+        values = None
+        if entry.mask is not None:
+            try:
+                values = read_mask(entry.mask)
+            except MaskRejected as error:
+                return Rejected(error.reason, {**where, "detail": str(error)})
+        sample = self.sample(entry, self.layout.defect(entry, values), values is not None)
+        image_path = config.images / sample.image
+        mask_path = config.images / sample.mask if sample.mask else None
+        if not config.replace and image_path.exists() and (mask_path is None or mask_path.exists()):
+            return Imported(sample, written=False)
         try:
             data = entry.image.read_bytes()
         except OSError as error:
@@ -120,45 +155,22 @@ class Importer:
             prepared = prepare_image(data, width, height, config.max_pixels)
         except ImageRejected as error:
             return Rejected(error.reason, {**where, "detail": str(error)})
-        values = None
-        if entry.mask is not None:
-            try:
-                values = read_mask(entry.mask)
-            except MaskRejected as error:
-                return Rejected(error.reason, {**where, "detail": str(error)})
-            if values.shape != (prepared.source_height, prepared.source_width):
-                mask_height, mask_width = values.shape
-                detail = (
-                    f"image {prepared.source_width}x{prepared.source_height}, mask {mask_width}x{mask_height}"
-                )
-                return Rejected("mask_size_mismatch", {**where, "detail": detail})
-        defect = self.layout.defect(entry, values)
-        url = f"{config.tag}:{entry.relative}"
-        identifier = str(uuid.uuid5(uuid.NAMESPACE_URL, url))
-        labels = caption(self.layout, entry, defect)
-        folder = folder_name_for(labels["label_short"]) or "unnamed"
-        image = f"{folder}/{identifier}.png"
-        mask = f"{folder}/{identifier}_mask.png" if defect and values is not None else None
-        write_bytes(config.images / image, prepared.png)
-        if mask is not None:
-            assert values is not None
-            write_bytes(config.images / mask, encode_png(fit_mask(binary(values), width, height)))
-        return AnomalySample(
-            id=identifier,
-            image=image,
-            url=url,
-            source=config.tag,
-            split=entry.split,
-            defect=defect,
-            mask=mask,
-            **labels,
-        )
+        if values is not None and values.shape != (prepared.source_height, prepared.source_width):
+            mask_height, mask_width = values.shape
+            detail = (
+                f"image {prepared.source_width}x{prepared.source_height}, mask {mask_width}x{mask_height}"
+            )
+            return Rejected("mask_size_mismatch", {**where, "detail": detail})
+        write_bytes(image_path, prepared.png)
+        if mask_path is not None and values is not None:
+            write_bytes(mask_path, encode_png(fit_mask(binary(values), width, height)))
+        return Imported(sample, written=True)
 
-    def results(self) -> Iterator[AnomalySample | Rejected]:
+    def results(self) -> Iterator[Imported | Rejected]:
         """Results in the layout's order, with a bounded number of images in flight."""
         limit = self.config.workers * 4
         with ThreadPoolExecutor(self.config.workers, thread_name_prefix="import") as pool:
-            pending: deque[Future[AnomalySample | Rejected] | Rejected] = deque()
+            pending: deque[Future[Imported | Rejected] | Rejected] = deque()
             try:
                 for entry in self.layout.planned(self.config.root, self.config.seed):
                     pending.append(entry if isinstance(entry, Rejected) else pool.submit(self.process, entry))
@@ -172,7 +184,7 @@ class Importer:
                         future.cancel()
 
 
-def resolve(item: Future[AnomalySample | Rejected] | Rejected) -> AnomalySample | Rejected:
+def resolve(item: Future[Imported | Rejected] | Rejected) -> Imported | Rejected:
     return item if isinstance(item, Rejected) else item.result()
 
 
@@ -181,7 +193,7 @@ def run_import(config: ImportConfig) -> StageSummary:
     started = time.monotonic()
     summary = StageSummary(f"import {config.format}", str(config.root), str(config.output))
     importer = Importer(config)
-    masks = 0
+    counts: Counter[str] = Counter()
     with RejectSink(config.rejects) as rejects, RecordWriter(config.output) as writer:
         for result in progress(importer.results(), f"import {config.format}", unit="images"):
             summary.read += 1
@@ -189,8 +201,9 @@ def run_import(config: ImportConfig) -> StageSummary:
                 summary.dropped[result.reason] += 1
                 rejects.write(result)
                 continue
-            writer.write(result)
+            writer.write(result.sample)
             summary.kept += 1
-            masks += result.mask is not None
-    summary.notes["masks"] = masks
+            counts["written" if result.written else "present"] += 1
+            counts["masks"] += result.sample.mask is not None
+    summary.notes.update({name: counts[name] for name in ("written", "present", "masks")})
     return finish(summary, started)
