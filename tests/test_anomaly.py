@@ -264,6 +264,9 @@ def test_kolektorsdd_import_uses_the_same_seeded_split(tmp_path):
     assert len(defective) == 4 and all(
         s["label_long"] == "electrical commutator with defect" for s in defective
     )
+    assert defective[0]["description"] == (
+        "An inspection image of an electrical commutator with defect, from the test split of KolektorSDD."
+    )
 
 
 def test_kolektorsdd2_keeps_its_split_and_drops_defective_training_images(tmp_path):

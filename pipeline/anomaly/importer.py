@@ -92,7 +92,8 @@ def caption(layout: Layout, entry: Entry, defect: str | None) -> dict[str, Any]:
     """label_short, label_long, description, material and finish, from the same facts."""
     category = layout.category(entry.category)
     label_long = f"{category.object} with {words(defect)}" if defect else f"defect-free {category.object}"
-    description = f"An inspection image of a {label_long}"
+    article = "an" if label_long[0] in "aeiou" else "a"
+    description = f"An inspection image of {article} {label_long}"
     if category.material:
         description += f", made of {category.material}"
     description += f", from the {entry.split} split of {layout.title}."
