@@ -70,6 +70,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/crawl.py
 	$(PY) benchmarks/export.py
 	$(PY) benchmarks/label.py
+	$(PY) benchmarks/import.py
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -551,6 +551,72 @@ def export(
     )
 
 
+# --- anomaly-detection datasets (pipeline/anomaly) ---
+ANOMALY_FORMATS = ["mvtec", "visa", "kolektorsdd", "kolektorsdd2"]
+
+
+@cli.command("import")
+@click.argument("format", type=click.Choice(ANOMALY_FORMATS))
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="The dataset file.")
+@click.option("--images", required=True, type=click.Path(path_type=Path), help="Where images and masks go.")
+@click.option("--source-tag", "--source_tag", default="", help="The samples' `source` (default: FORMAT).")
+@click.option("--image-width", "--image_width", "width", default=512, show_default=True)
+@click.option("--image-height", "--image_height", "height", default=512, show_default=True)
+@click.option("--keep-size", is_flag=True, help="Keep each image's size instead of fitting it into W x H.")
+@click.option("--seed", default=0, show_default=True, help="KolektorSDD's train/test shuffle.")
+@click.option("--replace", is_flag=True, help="Write again images already on disk (a rerun skips them).")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Keep every skipped file with its reason.")
+def import_dataset(
+    format: str,
+    root: Path,
+    output: Path,
+    images: Path,
+    source_tag: str,
+    width: int,
+    height: int,
+    keep_size: bool,
+    seed: int,
+    replace: bool,
+    rejects: Path | None,
+) -> None:
+    """Import an anomaly-detection dataset (MVTec AD layout, VisA, KolektorSDD 1/2) as samples."""
+    from pipeline.anomaly.importer import ImportConfig, run_import
+
+    run_import(
+        ImportConfig(
+            format=format,
+            root=root,
+            output=output,
+            images=images,
+            source_tag=source_tag,
+            width=width,
+            height=height,
+            keep_size=keep_size,
+            seed=seed,
+            replace=replace,
+            rejects=rejects,
+        )
+    )
+
+
+@cli.command("mvtec-layout")
+@click.argument("format", type=click.Choice(ANOMALY_FORMATS[1:]))
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The MVTec-layout folder.")
+@click.option("--seed", default=0, show_default=True, help="KolektorSDD's train/test shuffle.")
+@click.option("--resize", metavar="WxH", help="Resize images (bicubic) and masks (nearest), e.g. 500x1240.")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Keep every skipped file with its reason.")
+def mvtec_layout(
+    format: str, root: Path, out: Path, seed: int, resize: str | None, rejects: Path | None
+) -> None:
+    """Write VisA, KolektorSDD or KolektorSDD2 in MVTec AD's layout, masks binary 0/255."""
+    from pipeline.anomaly.layout import LayoutConfig, parse_size, run_mvtec_layout
+
+    size = parse_size(resize) if resize else None
+    run_mvtec_layout(LayoutConfig(format=format, root=root, out=out, seed=seed, resize=size, rejects=rejects))
+
+
 def main() -> None:
     cli(prog_name="ilid")
 

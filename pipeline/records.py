@@ -100,3 +100,12 @@ def guess_kind(record: dict[str, Any]) -> str:
     if any(name in record for name in (*LABEL_FIELDS, "response")):
         return "labeled"
     return "raw"
+
+
+class AnomalySample(Sample):
+    """A sample imported from an anomaly-detection dataset (`ilid import`): its split, its defect type
+    (null when defect-free) and its mask's image path (null without a defect)."""
+
+    split: str = Field(pattern="^(train|test)$")
+    defect: str | None = None
+    mask: str | None = None

@@ -1,0 +1,210 @@
+"""`ilid import`: each image of a published anomaly-detection layout becomes a dataset sample.
+
+Images go through the download stage's fit, pad and PNG code (or keep their size); a mask is
+binarized and given the image's exact geometry: resized nearest-neighbour to the same fitted size and
+padded by the same edge-replication rule. A padded margin of the image repeats the edge pixel beside
+it, so the mask's margin repeats the mask's edge: every mask pixel then says whether the image pixel
+at the same place shows the defect, and nearest-neighbour copies keep the values 0 and 255.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.anomaly import layout_for
+from pipeline.anomaly.base import Entry, Layout, MaskRejected, binary, read_mask
+from pipeline.download.imaging import (
+    PNG_COMPRESS_LEVEL,
+    PNG_COMPRESS_TYPE,
+    ImageRejected,
+    fit_size,
+    pad_replicating_edges,
+    prepare_image,
+)
+from pipeline.jsonio import RecordWriter, write_bytes
+from pipeline.postfilter import folder_name_for
+from pipeline.progress import progress
+from pipeline.records import AnomalySample
+from pipeline.stage import Rejected, RejectSink, StageSummary, finish
+
+
+class ImportConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    format: str
+    root: Path
+    output: Path
+    images: Path
+    source_tag: str = Field(default="", description="Defaults to the format's name.")
+    width: int = Field(default=512, gt=0, le=8192)
+    height: int = Field(default=512, gt=0, le=8192)
+    keep_size: bool = False
+    seed: int = 0
+    replace: bool = False
+    max_pixels: int = Field(default=50_000_000, gt=0)
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    rejects: Path | None = None
+
+    @property
+    def tag(self) -> str:
+        return self.source_tag or self.format
+
+
+def encode_png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE)
+    return buffer.getvalue()
+
+
+def fit_mask(mask: Image.Image, width: int, height: int) -> Image.Image:
+    """The binary mask in the geometry `prepare_image` gives its image (see the module's docstring)."""
+    fitted = fit_size(mask.width, mask.height, width, height)
+    if mask.size != fitted:
+        mask = mask.resize(fitted, Image.Resampling.NEAREST)
+    return pad_replicating_edges(mask.convert("RGB"), width, height).convert("L")
+
+
+def header_size(data: bytes) -> tuple[int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # prepare_image names the problem
+        return 1, 1
+
+
+def words(name: str) -> str:
+    return name.replace("_", " ").strip()
+
+
+def caption(layout: Layout, entry: Entry, defect: str | None) -> dict[str, Any]:
+    """label_short, label_long, description, material and finish, from the same facts."""
+    category = layout.category(entry.category)
+    label_long = f"{category.object} with {words(defect)}" if defect else f"defect-free {category.object}"
+    article = "an" if label_long[0] in "aeiou" else "a"
+    description = f"An inspection image of {article} {label_long}"
+    if category.material:
+        description += f", made of {category.material}"
+    description += f", from the {entry.split} split of {layout.title}."
+    return {
+        "label_short": category.object,
+        "label_long": label_long,
+        "description": description,
+        "material": category.material,
+        "material_finish": category.finish,
+    }
+
+
+@dataclass(frozen=True)
+class Imported:
+    sample: AnomalySample
+    written: bool  # False: its image (and mask) were on disk from an earlier run
+
+
+class Importer:
+    def __init__(self, config: ImportConfig):
+        self.config = config
+        self.layout = layout_for(config.format)
+
+    def sample(self, entry: Entry, defect: str | None, has_mask: bool) -> AnomalySample:
+        url = f"{self.config.tag}:{entry.relative}"
+        identifier = str(uuid.uuid5(uuid.NAMESPACE_URL, url))
+        labels = caption(self.layout, entry, defect)
+        folder = folder_name_for(labels["label_short"]) or "unnamed"
+        return AnomalySample(
+            id=identifier,
+            image=f"{folder}/{identifier}.png",
+            url=url,
+            source=self.config.tag,
+            split=entry.split,
+            defect=defect,
+            mask=f"{folder}/{identifier}_mask.png" if defect and has_mask else None,
+            **labels,
+        )
+
+    def process(self, entry: Entry) -> Imported | Rejected:
+        config = self.config
+        where = {"image": entry.relative}
+        values = None
+        if entry.mask is not None:
+            try:
+                values = read_mask(entry.mask)
+            except MaskRejected as error:
+                return Rejected(error.reason, {**where, "detail": str(error)})
+        sample = self.sample(entry, self.layout.defect(entry, values), values is not None)
+        image_path = config.images / sample.image
+        mask_path = config.images / sample.mask if sample.mask else None
+        if not config.replace and image_path.exists() and (mask_path is None or mask_path.exists()):
+            return Imported(sample, written=False)
+        try:
+            data = entry.image.read_bytes()
+        except OSError as error:
+            return Rejected("not_readable", {**where, "detail": error.strerror})
+        width, height = header_size(data) if config.keep_size else (config.width, config.height)
+        try:
+            prepared = prepare_image(data, width, height, config.max_pixels)
+        except ImageRejected as error:
+            return Rejected(error.reason, {**where, "detail": str(error)})
+        if values is not None and values.shape != (prepared.source_height, prepared.source_width):
+            mask_height, mask_width = values.shape
+            detail = (
+                f"image {prepared.source_width}x{prepared.source_height}, mask {mask_width}x{mask_height}"
+            )
+            return Rejected("mask_size_mismatch", {**where, "detail": detail})
+        write_bytes(image_path, prepared.png)
+        if mask_path is not None and values is not None:
+            write_bytes(mask_path, encode_png(fit_mask(binary(values), width, height)))
+        return Imported(sample, written=True)
+
+    def results(self) -> Iterator[Imported | Rejected]:
+        """Results in the layout's order, with a bounded number of images in flight."""
+        limit = self.config.workers * 4
+        with ThreadPoolExecutor(self.config.workers, thread_name_prefix="import") as pool:
+            pending: deque[Future[Imported | Rejected] | Rejected] = deque()
+            try:
+                for entry in self.layout.planned(self.config.root, self.config.seed):
+                    pending.append(entry if isinstance(entry, Rejected) else pool.submit(self.process, entry))
+                    while len(pending) >= limit or (pending and isinstance(pending[0], Rejected)):
+                        yield resolve(pending.popleft())
+                while pending:
+                    yield resolve(pending.popleft())
+            finally:
+                for future in pending:
+                    if isinstance(future, Future):
+                        future.cancel()
+
+
+def resolve(item: Future[Imported | Rejected] | Rejected) -> Imported | Rejected:
+    return item if isinstance(item, Rejected) else item.result()
+
+
+def run_import(config: ImportConfig) -> StageSummary:
+    """Writes the samples atomically, the rejects when asked, and `<output>.stats.json`."""
+    started = time.monotonic()
+    summary = StageSummary(f"import {config.format}", str(config.root), str(config.output))
+    importer = Importer(config)
+    counts: Counter[str] = Counter()
+    with RejectSink(config.rejects) as rejects, RecordWriter(config.output) as writer:
+        for result in progress(importer.results(), f"import {config.format}", unit="images"):
+            summary.read += 1
+            if isinstance(result, Rejected):
+                summary.dropped[result.reason] += 1
+                rejects.write(result)
+                continue
+            writer.write(result.sample)
+            summary.kept += 1
+            counts["written" if result.written else "present"] += 1
+            counts["masks"] += result.sample.mask is not None
+    summary.notes.update({name: counts[name] for name in ("written", "present", "masks")})
+    return finish(summary, started)
