@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.label.answer import field_limits, minimum_budget
 from tests.helpers import read_json, write_json
 from tests.test_label import items
 
@@ -39,3 +40,25 @@ def test_vllm_labels_every_item_with_schema_valid_json_in_input_order(tiny_llama
         assert set(answer) == {"label_long", "label_short", "description", "material", "material_finish"}
     summary = read_json(Path(f"{output}.stats.json"))
     assert summary["valid"] == 12 and summary["generated tokens"] > 12
+
+
+@pytest.mark.parametrize("budget", [512, minimum_budget()])
+def test_vllm_with_no_bias_toward_closing_strings_answers_every_item_in_budget(
+    unbiased_llama, tmp_path, budget
+):
+    source = write_json(tmp_path / "pre.json", [item.to_json() for item in items(6)])
+    output = tmp_path / "labeled.json"
+    command = [VLLM_BIN / "ilid", "label", "-i", source, "-o", output, "--backend", "vllm"]
+    command += ["--model", unbiased_llama, "--max-new-tokens", str(budget), "--seed", "1"]
+    environment = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_LOGGING_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, env=environment, timeout=480
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    labeled = read_json(output)
+    assert [item.get("label_error") for item in labeled] == [None] * 6
+    assert all(
+        item["label_method"] == "vllm:json" and item["label_long"] and item["label_short"] for item in labeled
+    )
+    limits = field_limits(budget)
+    assert sum(len(item["label_short"]) == limits["label_short"] for item in labeled) >= 2
