@@ -146,32 +146,18 @@ def test_rules_answers_are_grounded_too(tmp_path):
     assert summary.notes["material kept"] >= 2 and summary.notes["material nulled"] == 0
 
 
-def test_stats_shows_the_grounding_rate_per_source(tmp_path, capsys):
-    def sample(index, source, material, grounding=None):
-        record = {
-            "id": str(index),
-            "image": f"x/{index}.png",
-            "url": f"https://s/{index}.jpg",
-            "label_short": "hinge",
-            "label_long": "steel hinge",
-            "material": material,
-            "source": source,
-        }
-        return {**record, "grounding": grounding} if grounding else record
-
-    dataset = write_json(
-        tmp_path / "dataset.json",
-        [
-            sample(0, "maedler", "brass"),
-            sample(1, "maedler", "steel"),
-            sample(2, "maedler", None, {"material": "titanium"}),
-            sample(3, "maedler", None, {"material": "copper"}),
-            sample(4, "rs_online", "steel"),
-        ],
-    )
+def test_grounding_reaches_the_dataset_and_stats_shows_its_rate_per_source(tmp_path, capsys):
+    label_with_server(tmp_path)
+    postfiltered, dataset = tmp_path / "post.json", tmp_path / "dataset.json"
+    assert run_cli("postfilter", "--file", tmp_path / "labeled.json", "--output", postfiltered).exit_code == 0
+    result = run_cli("assemble", "--file", postfiltered, "--dataset", dataset, "--source-tag", "maedler")
+    assert result.exit_code == 0, result.output
+    samples = read_json(dataset)
+    assert [sample.get("grounding") for sample in samples].count({"material": "titanium"}) == 1
+    assert sum("grounding" in sample for sample in samples) == 1  # absent, not null, where nothing was
+    capsys.readouterr()
     stats = run_stats(dataset, tmp_path / "stats")
-    assert stats["grounding"]["maedler"]["material"] == 0.5
-    assert stats["grounding"]["rs_online"] == {"material": 1.0, "material_finish": None}
-    assert "grounded (values the product text supports): maedler material 50%; rs_online material 100%" in (
+    assert stats["grounding"] == {"maedler": {"material": 0.75, "material_finish": 1.0}}
+    assert "grounded (values the product text supports): maedler material 75%, material_finish 100%" in (
         capsys.readouterr().err
     )

@@ -55,9 +55,14 @@ def fold(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    for ending, shortest in (("ing", 6), ("ed", 5), ("es", 5), ("s", 4)):
-        if word.endswith(ending) and len(word) >= shortest and not word.endswith(("ss", "us", "is")):
-            return word[: -len(ending)]
+    """The word without a plural or -ed/-ing ending: coatings, coated -> coat; brasses -> brass."""
+    if word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("es") and word[:-2].endswith(("ss", "x", "z", "ch", "sh")):
+        return word[:-2]
+    for ending, shortest in (("ing", 6), ("ed", 5), ("s", 4)):
+        if word.endswith(ending) and len(word) >= shortest:
+            return stem(word[: -len(ending)]) if ending == "s" else word[: -len(ending)]
     return word
 
 
