@@ -34,7 +34,7 @@ from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MATERIALS, PARTS
-from pipeline.label.answer import parse_answer
+from pipeline.label.answer import minimum_budget, parse_answer
 from pipeline.label.backends.hf import TransformersBackend
 from pipeline.label.config import LabelConfig
 from pipeline.label.prompt import messages
@@ -71,6 +71,11 @@ def realistic_items(count: int) -> list[RawItem]:
             )
         )
     return items
+
+
+def label_budget(new_tokens: int) -> int:
+    """The constrained runs' budget: `new_tokens`, or the smallest the answer schema takes."""
+    return max(new_tokens, minimum_budget())
 
 
 def synchronize() -> None:
@@ -253,7 +258,7 @@ def gpu(args: argparse.Namespace) -> None:
     parameters = sum(p.numel() for p in model.parameters()) / 1e9
     print(f"  built the model in {time.perf_counter() - began:.0f}s", flush=True)
     items = realistic_items(args.prompts)
-    label_config = LabelConfig(model="random-llama3-8b", max_new_tokens=args.new_tokens, seed=0)
+    label_config = LabelConfig(model="random-llama3-8b", max_new_tokens=label_budget(args.new_tokens), seed=0)
     backend = TransformersBackend(label_config, model=model, tokenizer=tokenizer)
     prompts = [
         tokenizer.apply_chat_template(messages(i), add_generation_prompt=True, tokenize=False) for i in items
@@ -316,7 +321,9 @@ def vllm_runs(llm, items: list[RawItem], new_tokens: int, original: float, trans
     llm.chat([messages(item) for item in items], fixed, use_tqdm=False)
     rate = report("vLLM, unconstrained", len(items), time.perf_counter() - started, new_tokens * len(items))
     print(f"    {rate / original:.1f}x the original")
-    backend = VLLMBackend(LabelConfig(backend="vllm", max_new_tokens=new_tokens, seed=0), llm=llm)
+    backend = VLLMBackend(
+        LabelConfig(backend="vllm", max_new_tokens=label_budget(new_tokens), seed=0), llm=llm
+    )
     seconds, tokens = batched(backend, items, len(items))
     rate = report("vLLM, constrained (answers end early)", len(items), seconds, tokens)
     print(
