@@ -8,6 +8,10 @@ GPU (`--arch llama3-8b`): a random-weight model of Llama-3-8B's exact architectu
 output length (`--new-tokens`, EOS ignored), so both methods do the same work per item; the batched
 runs are measured with and without the grammar constraint.
 
+The CPU run also compares the answer grammar with the one before the budget rule (nullable labels,
+words of up to 30 characters, no character limit), on the same prompts in the same run, with the tiny
+Llama and with its variant that has no bias toward closing strings (`--grammar` runs only this).
+
 `--vllm` adds vLLM on the same prompts (run it with the Python of vLLM's venv, `make vllm`, which has
 transformers too): on the GPU with dummy weights of the same architecture (`load_format="dummy"`).
 """
@@ -15,6 +19,7 @@ transformers too): on the GPU with dummy weights of the same architecture (`load
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -23,11 +28,13 @@ import time
 from pathlib import Path
 
 import torch
+import xgrammar
 from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MATERIALS, PARTS
+from pipeline.label.answer import minimum_budget, parse_answer
 from pipeline.label.backends.hf import TransformersBackend
 from pipeline.label.config import LabelConfig
 from pipeline.label.prompt import messages
@@ -64,6 +71,11 @@ def realistic_items(count: int) -> list[RawItem]:
             )
         )
     return items
+
+
+def label_budget(new_tokens: int) -> int:
+    """The constrained runs' budget: `new_tokens`, or the smallest the answer schema takes."""
+    return max(new_tokens, minimum_budget())
 
 
 def synchronize() -> None:
@@ -123,7 +135,88 @@ def report(name: str, count: int, seconds: float, tokens: int) -> float:
     return rate
 
 
+PREVIOUS_WORD = r'[^\s"\\0-9]{1,30}'
+PREVIOUS_WORD_LIMITS = {
+    "label_long": 12,
+    "label_short": 4,
+    "description": 30,
+    "material": 5,
+    "material_finish": 5,
+}
+
+
+def previous_schema() -> str:
+    """The answer schema before the budget rule: every field nullable, words of up to 30 characters."""
+    properties = {
+        name: {
+            "anyOf": [
+                {"type": "string", "pattern": rf"^{PREVIOUS_WORD}( {PREVIOUS_WORD}){{0,{most - 1}}}$"},
+                {"type": "null"},
+            ]
+        }
+        for name, most in PREVIOUS_WORD_LIMITS.items()
+    }
+    required = list(PREVIOUS_WORD_LIMITS)
+    return json.dumps(
+        {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    )
+
+
+def with_both_labels(backend: TransformersBackend, items: list[RawItem]) -> int:
+    """How many answers parse with both labels (the previous grammar let them be null)."""
+    answers = backend.label(items)
+    return sum(bool((parse_answer(a.text).fields or {}).get("label_short")) for a in answers)
+
+
+def grammar_comparison(args: argparse.Namespace) -> None:
+    """Items/s of the budget-bounded grammar against the previous one: same model, prompts and run."""
+    items = realistic_items(args.prompts)
+    for bias in (True, False):
+        folder = build_tiny_llama(Path(tempfile.mkdtemp(prefix="ilid-bench-grammar-")), quote_bias=bias)
+        config = LabelConfig(model=str(folder), max_new_tokens=args.new_tokens, seed=0)
+        backend = TransformersBackend(config)
+        info = xgrammar.TokenizerInfo.from_huggingface(
+            backend.tokenizer, vocab_size=backend.vocab_size, stop_token_ids=backend.stop_ids
+        )
+        grammars = {
+            "previous": xgrammar.GrammarCompiler(info).compile_json_schema(
+                previous_schema(), any_whitespace=False, strict_mode=True
+            ),
+            "bounded": backend.grammar,
+        }
+        backend.label(items[:2])  # warm-up
+        best: dict[str, tuple[float, int]] = {}
+        for _ in range(args.repeats):  # alternating, best of each: the machine may be shared
+            for name, grammar in grammars.items():
+                backend.grammar = grammar
+                seconds, tokens = batched(backend, items, args.batch_size)
+                if name not in best or seconds < best[name][0]:
+                    best[name] = (seconds, tokens)
+        print(
+            f"answer grammar, tiny Llama {'with' if bias else 'without'} a bias toward closing strings, "
+            f"{len(items)} prompts, budget {args.new_tokens}"
+        )
+        rates = {}
+        for name, grammar in grammars.items():
+            backend.grammar = grammar
+            seconds, tokens = best[name]
+            rates[name] = (len(items) / seconds, tokens / seconds)
+            print(
+                f"  {name:9s} {rates[name][0]:8.2f} items/s {rates[name][1]:8.0f} tokens/s "
+                f"{tokens / len(items):6.1f} tokens/answer, "
+                f"{with_both_labels(backend, items[:16])}/16 answers with both labels"
+            )
+        print(
+            f"label grammar: bounded is {rates['bounded'][0] / rates['previous'][0]:.2f}x the previous "
+            f"items/s, {rates['bounded'][1] / rates['previous'][1]:.2f}x its tokens/s "
+            "(target: items/s >= 0.9x)"
+        )
+
+
 def cpu(args: argparse.Namespace) -> None:
+    grammar_comparison(args)
+    if args.grammar:
+        return
     folder = build_tiny_llama(Path(tempfile.mkdtemp(prefix="ilid-bench-tiny-")))
     backend = TransformersBackend(LabelConfig(model=str(folder), max_new_tokens=args.new_tokens, seed=0))
     items = realistic_items(args.prompts)
@@ -165,7 +258,7 @@ def gpu(args: argparse.Namespace) -> None:
     parameters = sum(p.numel() for p in model.parameters()) / 1e9
     print(f"  built the model in {time.perf_counter() - began:.0f}s", flush=True)
     items = realistic_items(args.prompts)
-    label_config = LabelConfig(model="random-llama3-8b", max_new_tokens=args.new_tokens, seed=0)
+    label_config = LabelConfig(model="random-llama3-8b", max_new_tokens=label_budget(args.new_tokens), seed=0)
     backend = TransformersBackend(label_config, model=model, tokenizer=tokenizer)
     prompts = [
         tokenizer.apply_chat_template(messages(i), add_generation_prompt=True, tokenize=False) for i in items
@@ -228,7 +321,9 @@ def vllm_runs(llm, items: list[RawItem], new_tokens: int, original: float, trans
     llm.chat([messages(item) for item in items], fixed, use_tqdm=False)
     rate = report("vLLM, unconstrained", len(items), time.perf_counter() - started, new_tokens * len(items))
     print(f"    {rate / original:.1f}x the original")
-    backend = VLLMBackend(LabelConfig(backend="vllm", max_new_tokens=new_tokens, seed=0), llm=llm)
+    backend = VLLMBackend(
+        LabelConfig(backend="vllm", max_new_tokens=label_budget(new_tokens), seed=0), llm=llm
+    )
     seconds, tokens = batched(backend, items, len(items))
     rate = report("vLLM, constrained (answers end early)", len(items), seconds, tokens)
     print(
@@ -271,6 +366,8 @@ def main() -> None:
     parser.add_argument("--gpu-batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--new-tokens", type=int, default=256)
     parser.add_argument("--vllm", action="store_true", help="add vLLM (run with vLLM's venv)")
+    parser.add_argument("--grammar", action="store_true", help="CPU: only the answer-grammar comparison")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each grammar, alternating")
     args = parser.parse_args()
     (cpu if args.arch == "tiny" else gpu)(args)
 

@@ -41,6 +41,7 @@ def to_sample(item: PostfilteredItem, source: str) -> Sample:
         material=item.material,
         material_finish=item.material_finish,
         source=source,
+        grounding=item.grounding,
     )
 
 

@@ -145,7 +145,12 @@ def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Hub id or local folder; the served model's name with --backend openai.",
         ),
         click.option("--batch-size", type=int, help="Items per batch (default: the backend's)."),
-        click.option("--max-new-tokens", default=256, show_default=True),
+        click.option(
+            "--max-new-tokens",
+            default=512,
+            show_default=True,
+            help="Token budget per answer; the answer schema's field limits shrink to fit a smaller one.",
+        ),
         click.option("--temperature", default=0.6, show_default=True),
         click.option("--top-p", default=0.9, show_default=True),
         click.option("--greedy", is_flag=True, help="Greedy decoding instead of sampling."),
@@ -176,6 +181,12 @@ def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--timeout", default=120.0, show_default=True, help="Seconds per request (--backend openai)."
+        ),
+        click.option(
+            "--grounding/--no-grounding",
+            default=True,
+            show_default=True,
+            help="Null a material or finish the product's own text does not support.",
         ),
     ]
     for option in reversed(options):

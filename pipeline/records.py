@@ -51,7 +51,11 @@ class RawItem(Record):
 class LabeledItem(RawItem):
     """A raw item plus the model's answer; items skipped by `--debug` sampling carry no labels."""
 
-    omit_when_none: ClassVar[frozenset[str]] = RawItem.omit_when_none | {"label_error", "label_method"}
+    omit_when_none: ClassVar[frozenset[str]] = RawItem.omit_when_none | {
+        "label_error",
+        "label_method",
+        "grounding",
+    }
 
     response: list[str] | str | None = None
     label_short: str | None = None
@@ -61,6 +65,8 @@ class LabeledItem(RawItem):
     material_finish: str | None = None
     label_error: str | None = None
     label_method: str | None = None
+    # Materials and finishes the product text did not support, nulled by grounding: field -> value.
+    grounding: dict[str, str] | None = None
 
 
 class PostfilteredItem(LabeledItem):
@@ -72,6 +78,8 @@ class PostfilteredItem(LabeledItem):
 class Sample(Record):
     """One sample of the combined dataset (`ilid.json`)."""
 
+    omit_when_none: ClassVar[frozenset[str]] = frozenset({"grounding"})
+
     id: str
     image: str
     url: str
@@ -81,6 +89,7 @@ class Sample(Record):
     material: str | None = None
     material_finish: str | None = None
     source: str
+    grounding: dict[str, str] | None = None
 
 
 RECORD_KINDS: dict[str, type[Record]] = {

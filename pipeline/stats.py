@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from pipeline.jsonio import read_valid, write_json
+from pipeline.label.grounding import GROUNDED_FIELDS
 from pipeline.records import LABEL_FIELDS, Sample
 
 WORD_FIELDS = ("label_short", "label_long", "material")
@@ -28,6 +29,7 @@ def collect(dataset: Path) -> dict[str, Any]:
     values: dict[str, set[str]] = {name: set() for name in LABEL_FIELDS}
     words: dict[str, Counter[str]] = {name: Counter() for name in WORD_FIELDS}
     missing: Counter[str] = Counter()
+    grounding: dict[str, Counter[str]] = {}
     count = 0
     for sample in read_valid(dataset, Sample):
         count += 1
@@ -38,6 +40,7 @@ def collect(dataset: Path) -> dict[str, Any]:
                 missing[name] += 1
             else:
                 values[name].add(value)
+        count_grounding(grounding.setdefault(sample.source, Counter()), sample)
         for name in WORD_FIELDS:
             words[name].update(re.findall(r"[\w-]+", (getattr(sample, name) or "").lower()))
     return {
@@ -46,7 +49,28 @@ def collect(dataset: Path) -> dict[str, Any]:
         "unique": {name: len(found) for name, found in values.items()},
         "missing": {name: missing[name] for name in LABEL_FIELDS},
         "top_words": {name: words[name].most_common(TOP_WORDS) for name in WORD_FIELDS},
+        "grounding": grounding_rates(grounding),
     }
+
+
+def count_grounding(counts: Counter[str], sample: Sample) -> None:
+    """Counts a sample's materials and finishes kept, and those grounding nulled."""
+    for name in GROUNDED_FIELDS:
+        if getattr(sample, name) is not None:
+            counts[f"{name} kept"] += 1
+        elif name in (sample.grounding or {}):
+            counts[f"{name} nulled"] += 1
+
+
+def grounding_rates(counts: dict[str, Counter[str]]) -> dict[str, dict[str, float | None]]:
+    """Per source and field, the share of the model's values the product text supported."""
+    rates: dict[str, dict[str, float | None]] = {}
+    for source, found in counts.items():
+        rates[source] = {}
+        for name in GROUNDED_FIELDS:
+            kept, nulled = found[f"{name} kept"], found[f"{name} nulled"]
+            rates[source][name] = round(kept / (kept + nulled), 3) if kept + nulled else None
+    return rates
 
 
 def funnel(folder: Path) -> list[tuple[str, int, int]]:
@@ -122,4 +146,11 @@ def run_stats(dataset: Path, out: Path) -> dict[str, Any]:
     print(
         f"stats: {stats['samples']:,} samples ({sources}); unique values: {unique} -> {out}", file=sys.stderr
     )
+    grounded = "; ".join(
+        f"{source} " + ", ".join(f"{name} {rate:.0%}" for name, rate in rates.items() if rate is not None)
+        for source, rates in stats["grounding"].items()
+        if any(rate is not None for rate in rates.values())
+    )
+    if grounded:
+        print(f"stats: grounded (values the product text supports): {grounded}", file=sys.stderr)
     return stats

@@ -7,3 +7,11 @@ def tiny_llama(tmp_path_factory):
     from tests.tiny_llama import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def unbiased_llama(tmp_path_factory):
+    """The tiny Llama without its preference for `"`: nothing makes its strings short."""
+    from tests.tiny_llama import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("unbiased-llama"), quote_bias=False)

@@ -76,10 +76,21 @@ def test_json_answer_validates_and_unknowns_become_null():
     ("text", "error"),
     [
         (
-            '{"label_long": "hinge", "label_short": "one two three four five", "description": null, '
+            '{"label_long": "hinge", "label_short": "' + "hinge " * 7 + '", "description": null, '
             '"material": null, "material_finish": null}',
-            "label_short: String should match pattern",
+            "label_short: String should have at most 36 characters",
         ),
+        (
+            '{"label_long": null, "label_short": "hinge", "description": null, "material": null, '
+            '"material_finish": null}',
+            "label_long: Input should be a valid string",
+        ),
+        (
+            '{"label_long": "hinge", "label_short": "N/A", "description": null, "material": null, '
+            '"material_finish": null}',
+            "label_short: Input should be a valid string",
+        ),
+        ('{"label_long": "hinge {with} pin}", "label_short": "hi', "truncated JSON"),
         (
             '{"label_long": "hinge M8", "label_short": "hinge", "description": null, "material": null, '
             '"material_finish": null}',
@@ -87,6 +98,7 @@ def test_json_answer_validates_and_unknowns_become_null():
         ),
         ('{"label_long": "hinge", "label_short": "hi', "truncated JSON"),
         ('{"label_long": hinge}', "malformed JSON"),
+        ('{"label_long": "a", "label_short": "b" "c"}', "malformed JSON"),
         ("", "no JSON object in the answer"),
     ],
 )
@@ -100,8 +112,18 @@ def test_free_text_is_the_fallback():
     assert parsed.method == "fallback" and parsed.fields["label_short"] == "Steel Hinge"
 
 
-def test_schema_limits_are_patterns():
+def test_schema_requires_both_labels_and_bounds_fields_by_pattern():
     properties = answer_schema()["properties"]
     assert set(properties) == {"label_long", "label_short", "description", "material", "material_finish"}
-    short = properties["label_short"]["anyOf"][0]
-    assert short["pattern"].endswith("{0,3}$") and "maxLength" not in short
+    assert properties["label_long"]["type"] == "string" and "anyOf" not in properties["label_short"]
+    assert {"type": "null"} in properties["material"]["anyOf"]
+    short = properties["label_short"]
+    assert short["pattern"].endswith("{0,34}[A-Za-z&'(),./:;+-])?$") and "maxLength" not in short
+
+
+def test_a_grammar_valid_answer_with_double_spaces_validates_collapsed():
+    parsed = parse_answer(
+        '{"label_long": "hinge  with pin", "label_short": "hinge", "description": null, '
+        '"material": "stainless   steel", "material_finish": null}'
+    )
+    assert parsed.fields["label_long"] == "hinge with pin" and parsed.fields["material"] == "stainless steel"

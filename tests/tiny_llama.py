@@ -1,9 +1,10 @@
 """A tiny Llama-architecture model and Llama-3-style tokenizer, saved like a hub checkpoint.
 
 The tokenizer is a byte-level BPE trained on product text, with Llama-3's special tokens (a few
-reserved ones included) and its chat template. The model has random weights, with one trait: the
-residual stream carries a constant component that the output layer reads as a preference for the
-`"` token, so constrained answers close their strings soon and fit a CPU-sized token budget.
+reserved ones included) and its chat template. The model has random weights, by default with one
+trait: the residual stream carries a constant component that the output layer reads as a preference
+for the `"` token, so constrained answers close their strings soon. `quote_bias=False` leaves that
+out: a model with no bias toward closing strings, the adversarial case for the token budget.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def build_tokenizer(folder: Path, vocab_size: int = 800) -> PreTrainedTokenizerF
     return tokenizer
 
 
-def build_tiny_llama(folder: Path, seed: int = 5) -> Path:
+def build_tiny_llama(folder: Path, seed: int = 5, quote_bias: bool = True) -> Path:
     """Writes tokenizer and model files to `folder`, loadable with `from_pretrained(folder)`.
 
     Heads are 32 wide: the smallest size vLLM's CPU attention kernels take.
@@ -89,6 +90,9 @@ def build_tiny_llama(folder: Path, seed: int = 5) -> Path:
     model = LlamaForCausalLM(config)
     quote = tokenizer.convert_tokens_to_ids('"')
     with torch.no_grad():
+        if not quote_bias:
+            model.save_pretrained(folder)
+            return folder
         model.model.embed_tokens.weight[:, 0] = 8.0  # the constant component of the residual stream
         model.lm_head.weight[:, 0] = 0.0
         model.lm_head.weight[quote, 0] = 3.0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline.label.answer import DEFAULT_BUDGET, field_limits
 
 DEFAULT_MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
 
@@ -15,7 +17,7 @@ class LabelConfig(BaseModel):
     backend: str = "transformers"
     model: str = DEFAULT_MODEL
     batch_size: int | None = Field(default=None, ge=1, description="default: the backend's")
-    max_new_tokens: int = Field(default=256, ge=1)
+    max_new_tokens: int = Field(default=DEFAULT_BUDGET, ge=1)
     temperature: float = Field(default=0.6, gt=0)
     top_p: float = Field(default=0.9, gt=0, le=1)
     greedy: bool = False
@@ -27,3 +29,11 @@ class LabelConfig(BaseModel):
     concurrency: int = Field(default=16, ge=1)
     timeout: float = Field(default=120.0, gt=0)
     retries: int = Field(default=5, ge=0)
+    grounding: bool = Field(default=True, description="null materials and finishes the text lacks")
+
+    @model_validator(mode="after")
+    def budget_fits_the_schema(self) -> LabelConfig:
+        """Refuses, before any model loads, a budget the longest valid answer would outrun."""
+        if self.backend != "rules":  # the rules labeler generates no tokens
+            field_limits(self.max_new_tokens)
+        return self

@@ -21,6 +21,7 @@ from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_va
 from pipeline.label.answer import parse_answer
 from pipeline.label.backends import Backend, Generation, backend_class
 from pipeline.label.config import LabelConfig
+from pipeline.label.grounding import ground, grounding_counts
 from pipeline.progress import progress
 from pipeline.records import LabeledItem, RawItem
 from pipeline.stage import StageSummary, finish
@@ -42,11 +43,14 @@ def read_checkpoint(path: Path, items: list[RawItem]) -> dict[int, dict[str, Any
     return done
 
 
-def labeled_item(item: RawItem, generation: Generation, backend: str) -> LabeledItem:
+def labeled_item(item: RawItem, generation: Generation, backend: str, grounding: bool) -> LabeledItem:
     parsed = parse_answer(generation.text)
     fields = parsed.fields or dict.fromkeys(
         ("label_short", "label_long", "description", "material", "material_finish")
     )
+    removed: dict[str, str] = {}
+    if grounding:
+        fields, removed = ground(item, fields)
     return LabeledItem.model_validate(
         {
             **item.to_json(),
@@ -54,6 +58,7 @@ def labeled_item(item: RawItem, generation: Generation, backend: str) -> Labeled
             **fields,
             "label_error": parsed.error,
             "label_method": f"{backend}:{parsed.method}" if parsed.method else None,
+            "grounding": removed or None,
         }
     )
 
@@ -73,6 +78,7 @@ def label_pending(
     batch_size: int,
     checkpoint: Path,
     done: dict[int, dict[str, Any]],
+    grounding: bool = True,
 ) -> int:
     """Labels the pending items batch by batch, journaling each batch; returns the tokens generated."""
     generated_tokens = 0
@@ -87,7 +93,7 @@ def label_pending(
             if len(generations) != len(batch):
                 raise IlidError(f"backend {backend.name} answered {len(generations)} of {len(batch)} items")
             for index, generation in zip(batch, generations, strict=True):
-                done[index] = labeled_item(items[index], generation, backend.name).to_json()
+                done[index] = labeled_item(items[index], generation, backend.name, grounding).to_json()
                 entry = {"index": index, "url": items[index].url, "item": done[index]}
                 journal.write(orjson.dumps(entry) + b"\n")
                 generated_tokens += generation.tokens
@@ -133,14 +139,15 @@ def run_label(
     )
     if pending:
         backend = backend or backend_class(config.backend)(config)
-        tokens = label_pending(
-            items, pending, backend, config.batch_size or backend.default_batch_size, checkpoint, done
-        )
+        batch_size = config.batch_size or backend.default_batch_size
+        tokens = label_pending(items, pending, backend, batch_size, checkpoint, done, config.grounding)
         if tokens:
             summary.notes["generated tokens"] = tokens
     outcomes, errors = write_labeled(items, done, output_path)
     summary.read = summary.kept = len(items)
     summary.notes.update({name: outcomes[name] for name in OUTCOMES if outcomes[name]})
+    if config.grounding:
+        summary.notes.update(grounding_counts(done.values()))
     checkpoint.unlink(missing_ok=True)
     if errors:
         reasons = ", ".join(f"{reason} {count}" for reason, count in errors.most_common(3))

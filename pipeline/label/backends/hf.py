@@ -74,7 +74,7 @@ class TransformersBackend:
             self.tokenizer, vocab_size=vocab_size, stop_token_ids=self.stop_ids
         )
         self.grammar = xgrammar.GrammarCompiler(info).compile_json_schema(
-            answer_schema_json(), any_whitespace=False, strict_mode=True
+            answer_schema_json(config.max_new_tokens), any_whitespace=False, strict_mode=True
         )
         self.vocab_size = vocab_size
         self.suppressed = sorted(

@@ -59,7 +59,11 @@ class OpenAIBackend:
         if self._schema_supported:
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "product_labels", "schema": answer_schema(), "strict": True},
+                "json_schema": {
+                    "name": "product_labels",
+                    "schema": answer_schema(self.config.max_new_tokens),
+                    "strict": True,
+                },
             }
         return body
 

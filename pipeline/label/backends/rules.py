@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 
+from pipeline.label.answer import FULL_LIMITS
 from pipeline.label.backends import Generation
 from pipeline.label.config import LabelConfig
 from pipeline.records import RawItem
@@ -108,9 +109,15 @@ def without_codes(text: str) -> str:
     return re.sub(r"\s+([,.;:])", r"\1", " ".join(UNITS.sub(" ", text).split()))
 
 
-def fit_words(text: str, most: int) -> str | None:
-    """At most `most` words, each short enough for the answer schema."""
-    return " ".join([word for word in text.split() if len(word) <= 30][:most]) or None
+def fit_words(text: str, most: int, field: str) -> str | None:
+    """At most `most` whole words, within the answer schema's character limit for `field`."""
+    limit, words = FULL_LIMITS[field], text.split()[:most]
+    kept = words[0][:limit] if words else ""  # a first word longer than the limit is cut
+    for word in words[1:]:
+        if len(kept) + 1 + len(word) > limit:
+            break
+        kept = f"{kept} {word}"
+    return kept or None
 
 
 def first_phrase(text: str, vocabulary: list[str]) -> str | None:
@@ -131,15 +138,15 @@ def short_label(title: str) -> str:
 
 def first_sentence(texts: list[str]) -> str | None:
     joined = without_codes(" ".join(texts))
-    return fit_words(re.split(r"(?<=[.!?])\s", joined, maxsplit=1)[0].rstrip(".!?"), 30)
+    return fit_words(re.split(r"(?<=[.!?])\s", joined, maxsplit=1)[0].rstrip(".!?"), 30, "description")
 
 
 def rules_answer(item: RawItem) -> dict[str, str | None]:
     title = without_codes(item.web.label)
     text = " ".join([title, *item.web.data])
     return {
-        "label_long": fit_words(title, 12),
-        "label_short": fit_words(short_label(title), 4) if title else None,
+        "label_long": fit_words(title, 12, "label_long"),
+        "label_short": fit_words(short_label(title), 4, "label_short") if title else None,
         "description": first_sentence(item.web.data),
         "material": first_phrase(text, MATERIALS),
         "material_finish": first_phrase(text, FINISHES),

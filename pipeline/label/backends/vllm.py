@@ -50,7 +50,7 @@ class VLLMBackend:
             max_tokens=config.max_new_tokens,
             # No per-request seed: the engine's seed makes a run reproducible, and vLLM's CPU build
             # fails on per-request generators ("CPU Generator does not use offset").
-            structured_outputs=StructuredOutputsParams(json=answer_schema()),
+            structured_outputs=StructuredOutputsParams(json=answer_schema(config.max_new_tokens)),
         )
 
     def label(self, items: list[RawItem]) -> list[Generation]:
