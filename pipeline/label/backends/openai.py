@@ -163,8 +163,12 @@ class OpenAIBackend:
     def remedied(self) -> OpenAIBackend | None:
         """A backend for asking again after whitespace runaways, or None where the server takes no
         remedy per request that ilid knows (only vLLM's `structured_outputs` regex is known)."""
+        try:
+            regex = compact_json_regex(answer_schema())
+        except ValueError:  # a schema beyond flat strings and nulls: no remedy rather than a wrong one
+            return None
         if self.server_software() != "vllm":
             return None
         backend = OpenAIBackend(self.config)
-        backend.compact_regex = compact_json_regex(answer_schema())
+        backend.compact_regex = regex
         return backend
