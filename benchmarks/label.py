@@ -14,6 +14,9 @@ Llama and with its variant that has no bias toward closing strings (`--grammar` 
 
 `--vllm` adds vLLM on the same prompts (run it with the Python of vLLM's venv, `make vllm`, which has
 transformers too): on the GPU with dummy weights of the same architecture (`load_format="dummy"`).
+
+`--server URL` measures a running OpenAI-compatible server instead (`--backend openai`): items/s with
+1, 8 and 32 requests in flight, to choose `--concurrency`.
 """
 
 from __future__ import annotations
@@ -357,6 +360,32 @@ def fixed_length_batched(
     return time.perf_counter() - started
 
 
+def server_throughput(args: argparse.Namespace) -> None:
+    """Items/s through the openai backend at each number of requests in flight, on the same prompts."""
+    from pipeline.label.backends.openai import OpenAIBackend
+
+    items = realistic_items(args.prompts)
+    print(f"{args.server} ({args.server_model}), {len(items)} prompts, {args.new_tokens} new tokens at most")
+    first = None
+    for in_flight in args.in_flight:
+        config = LabelConfig(
+            backend="openai",
+            model=args.server_model,
+            base_url=args.server,
+            concurrency=in_flight,
+            max_new_tokens=args.new_tokens,
+        )
+        backend = OpenAIBackend(config)
+        backend.label(items[:in_flight])  # warm-up: connections, grammar cache
+        started = time.perf_counter()
+        generations = backend.label(items)
+        seconds = time.perf_counter() - started
+        runaways = sum(generation.error is not None for generation in generations)
+        rate = report(f"{in_flight} in flight", len(items), seconds, sum(g.tokens for g in generations))
+        first = first or rate
+        print(f"    {rate / first:.1f}x 1 in flight; {runaways} whitespace runaways", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--arch", choices=["tiny", "llama3-8b"], default="tiny")
@@ -368,7 +397,13 @@ def main() -> None:
     parser.add_argument("--vllm", action="store_true", help="add vLLM (run with vLLM's venv)")
     parser.add_argument("--grammar", action="store_true", help="CPU: only the answer-grammar comparison")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each grammar, alternating")
+    parser.add_argument("--server", help="measure this running OpenAI-compatible server (base URL, .../v1)")
+    parser.add_argument("--server-model", default="tiny", help="the model name the server answers to")
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args()
+    if args.server:
+        server_throughput(args)
+        return
     (cpu if args.arch == "tiny" else gpu)(args)
 
 

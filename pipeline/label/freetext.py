@@ -64,7 +64,7 @@ def parse_numbered_answer(text: str) -> dict[str, str | None] | None:
     """The five fields, or None when no line of the answer names one."""
     found: dict[str, str | None] = {}
     for line in text.splitlines():
-        match = _LINE.match(line)
+        match = _LINE.match(line.strip())  # a long run of blanks would make it backtrack for ages
         if not match:
             continue
         field = field_for(match.group("number"), match.group("name"))

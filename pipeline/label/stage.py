@@ -20,6 +20,7 @@ from pipeline.errors import IlidError
 from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_valid
 from pipeline.label.answer import parse_answer
 from pipeline.label.backends import Backend, Generation, backend_class
+from pipeline.label.backends.openai import SERVER_ADVICE, WHITESPACE_RUNAWAY
 from pipeline.label.config import LabelConfig
 from pipeline.label.grounding import ground, grounding_counts
 from pipeline.progress import progress
@@ -56,7 +57,7 @@ def labeled_item(item: RawItem, generation: Generation, backend: str, grounding:
             **item.to_json(),
             "response": generation.text.split("\n"),
             **fields,
-            "label_error": parsed.error,
+            "label_error": parsed.error and (generation.error or parsed.error),
             "label_method": f"{backend}:{parsed.method}" if parsed.method else None,
             "grounding": removed or None,
         }
@@ -143,6 +144,17 @@ def run_label(
         tokens = label_pending(items, pending, backend, batch_size, checkpoint, done, config.grounding)
         if tokens:
             summary.notes["generated tokens"] = tokens
+    runaways = [index for index in sorted(done) if done[index].get("label_error") == WHITESPACE_RUNAWAY]
+    if runaways:  # asked once more, at the end, with a remedy the server takes per request
+        summary.notes["whitespace runaway"] = len(runaways)
+        print(f"label: {len(runaways)} answers ran into whitespace: {SERVER_ADVICE}", file=sys.stderr)
+        backend = backend or backend_class(config.backend)(config)
+        remedied = getattr(backend, "remedied", lambda: None)()
+        if remedied is not None:
+            summary.notes["whitespace runaway retried"] = len(runaways)
+            batch_size = config.batch_size or remedied.default_batch_size
+            tokens = label_pending(items, runaways, remedied, batch_size, checkpoint, done)
+            summary.notes["generated tokens"] = summary.notes.get("generated tokens", 0) + tokens
     outcomes, errors = write_labeled(items, done, output_path)
     summary.read = summary.kept = len(items)
     summary.notes.update({name: outcomes[name] for name in OUTCOMES if outcomes[name]})

@@ -24,10 +24,12 @@ INSTALL_HINTS = {
 
 @dataclass(frozen=True)
 class Generation:
-    """One answer: its text and how many tokens were generated for it."""
+    """One answer: its text, how many tokens were generated for it, and what the backend saw go wrong
+    (`error`, e.g. "whitespace_runaway"), which names the failure when the answer does not parse."""
 
     text: str
     tokens: int
+    error: str | None = None
 
 
 class Backend(Protocol):
