@@ -46,7 +46,7 @@ def test_a_runaway_answer_is_parsed_at_once():
     previous = signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(5)
     try:
-        assert parse_answer(RUNAWAY + " \t" * 4000).error == "truncated JSON (no closing brace)"
+        assert parse_answer(RUNAWAY + " \t" * 4000).error == "truncated JSON (the answer ends inside the object)"
         assert parse_answer(" \t" * 4000).error == "no JSON object in the answer"
     finally:
         signal.alarm(0)
@@ -57,7 +57,7 @@ def test_the_compact_regex_takes_valid_compact_answers_only():
     regex = re.compile(compact_json_regex(answer_schema()))
     assert regex.fullmatch(COMPACT) and parse_answer(COMPACT).method == "json"
     assert not regex.fullmatch(json.dumps(json.loads(COMPACT)))  # ", " and ": " carry whitespace
-    assert not regex.fullmatch(COMPACT.replace("steel hinge", "steel  hinge"))  # words one space apart
+    assert not regex.fullmatch(COMPACT.replace("steel hinge", "steel\thinge"))  # spaces only, no tabs
     assert not regex.fullmatch(COMPACT.replace('"steel"', '"st\x01eel"'))
     assert not regex.fullmatch(COMPACT.replace('"steel"', '"M8"'))  # the schema's patterns still hold
 
