@@ -316,10 +316,17 @@ def download(
 
 
 @cli.command()
-@click.argument("spider")
+@click.argument("spiders", nargs=-1)
 @click.option(
-    "--output", "-o", required=True, type=click.Path(path_type=Path), help="Raw items (.json or .jsonl)."
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Raw items (.json or .jsonl); with several shops a folder for SHOP_raw.json files.",
 )
+@click.option("--all", "every", is_flag=True, help="Every shop spider (all but structured).")
+@click.option("--sitemap", help="The structured spider's sitemap (same as -a sitemap=URL).")
+@click.option("--product-url", help="The structured spider's product page regex (-a product_url=...).")
 @click.option(
     "-a", "arguments", multiple=True, metavar="KEY=VALUE", help="Spider argument, e.g. -a sitemap=URL."
 )
@@ -329,27 +336,52 @@ def download(
 @click.option("--resume", type=click.Path(path_type=Path), help="Job folder: an interrupted crawl continues.")
 @click.option("--cache", is_flag=True, help="Keep an RFC 2616 HTTP cache: a re-crawl revalidates.")
 @click.option("--max-items", type=int, help="Stop after this many products.")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Keep every dropped page here, with its reason."
+)
+@click.option(
+    "--since",
+    type=click.Path(path_type=Path),
+    help="The previous crawl's raw file (a folder of SHOP_raw.json with several shops): fetch only "
+    "product pages that are new or changed.",
+)
 def crawl(
-    spider: str,
+    spiders: tuple[str, ...],
     output: Path,
+    every: bool,
+    sitemap: str | None,
+    product_url: str | None,
     arguments: tuple[str, ...],
     overrides: tuple[str, ...],
     resume: Path | None,
     cache: bool,
     max_items: int | None,
+    rejects: Path | None,
+    since: Path | None,
 ) -> None:
-    """Crawl a shop's sitemap with SPIDER and write its products as raw items."""
-    from pipeline.crawl import parse_assignments, run_crawl
+    """Crawl shops' sitemaps (SPIDERS: names, or structured:SITEMAP_URL) and write their products as raw
+    items, several shops in one process."""
+    from pipeline.crawl import crawl_command, parse_assignments
 
-    run_crawl(
-        spider,
+    spider_arguments = parse_assignments(arguments, "-a")
+    if sitemap:
+        spider_arguments["sitemap"] = sitemap
+    if product_url:
+        spider_arguments["product_url"] = product_url
+    failed = crawl_command(
+        list(spiders),
+        every,
         output,
-        parse_assignments(arguments, "-a"),
+        spider_arguments,
         parse_assignments(overrides, "-s"),
         resume=resume,
         cache=cache,
         max_items=max_items,
+        rejects=rejects,
+        since=since,
     )
+    if failed:
+        raise SystemExit(1)
 
 
 @cli.command("spiders")

@@ -20,6 +20,7 @@ POLITE_SETTINGS: dict[str, object] = {
         "Accept-Language": "en,de;q=0.8",
     },
     "FEED_EXPORT_ENCODING": "utf-8",
+    "ITEM_PIPELINES": {"spiders.pipelines.ValidRawItems": 100},
     "HTTPCACHE_POLICY": "scrapy.extensions.httpcache.RFC2616Policy",
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     "LOG_LEVEL": "INFO",
