@@ -10,6 +10,7 @@ so a re-crawl revalidates (ETag / Last-Modified) instead of downloading pages ag
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +88,9 @@ def shop_crawl(spec: str, output: Path, arguments: dict[str, str] | None = None,
                 "the structured spider needs a sitemap: structured:URL, --sitemap URL or -a sitemap=URL "
                 "(an http(s) sitemap or sitemap index)"
             )
-        name = f"structured:{urlsplit(arguments['sitemap']).hostname}" if sitemap else name
+        if sitemap:
+            where = urlsplit(sitemap)
+            name = f"structured:{where.hostname}" + (f"_{where.port}" if where.port else "")
     return ShopCrawl(name, spiders[name.partition(":")[0]], output, arguments, **files)
 
 
@@ -148,7 +151,10 @@ def note_failure(task: Any, name: str, failures: dict[str, str]) -> None:
 
 def finish_shop(shop: ShopCrawl, crawler: Any, failure: str | None, started: float) -> StageSummary:
     """The shop's output, rejects and summary; a finished crawl clears what it kept for resuming."""
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    try:
+        stats = crawler.stats.get_stats()
+    except RuntimeError:  # the crawl never started
+        stats = {}
     summary = write_crawl_output(shop.name, shop.output, stats, shop.rejects)
     if failure:
         summary.notes["failed"] = failure
@@ -245,7 +251,7 @@ def crawl_command(
 ) -> int:
     """`ilid crawl`: one shop into the file `output`, or several (or `--all`) into the folder `output` as
     `SHOP_raw.json`, with `resume`, `rejects` and `since` as folders of per-shop files. Returns how many
-    shops failed."""
+    shops failed or kept nothing."""
     from spiders import discover
 
     if every:
@@ -270,4 +276,14 @@ def crawl_command(
         shop.since = previous if previous and previous.is_file() else None
         shops[tag] = shop
     summaries = run_crawls(list(shops.values()), overrides, cache, max_items)
-    return sum("failed" in summary.notes for summary in summaries)
+    failed = [
+        summary.stage.removeprefix("crawl ")
+        for summary in summaries
+        if "failed" in summary.notes or not summary.kept
+    ]
+    if failed:
+        print(
+            f"crawl: {len(failed)} of {len(summaries)} shops failed or kept nothing: {', '.join(failed)}",
+            file=sys.stderr,
+        )
+    return len(failed)
