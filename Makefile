@@ -68,6 +68,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/filters.py
 	$(PY) benchmarks/download.py
 	$(PY) benchmarks/crawl.py
+	$(PY) benchmarks/recrawl.py
 	$(PY) benchmarks/label.py
 
 clean:
