@@ -188,8 +188,13 @@ def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
     "--file", "-i", "input_path", required=True, type=click.Path(path_type=Path), help="Pre-filtered items."
 )
 @click.option("--output", "-o", "output_path", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--reuse",
+    type=click.Path(path_type=Path),
+    help="A previous labeled file: products whose text it answered are not labeled again.",
+)
 @label_options
-def label(input_path: Path, output_path: Path, **options: Any) -> None:
+def label(input_path: Path, output_path: Path, reuse: Path | None, **options: Any) -> None:
     """Label each product with an LLM: long and short label, description, material, finish.
 
     The hub token is read from HF_TOKEN. Finished batches are checkpointed to OUTPUT.partial.jsonl;
@@ -197,7 +202,7 @@ def label(input_path: Path, output_path: Path, **options: Any) -> None:
     from pipeline.label.config import LabelConfig
     from pipeline.label.stage import run_label
 
-    run_label(input_path, output_path, LabelConfig(**options))
+    run_label(input_path, output_path, LabelConfig(**options), reuse=reuse)
 
 
 @cli.command()
@@ -220,15 +225,22 @@ def label(input_path: Path, output_path: Path, **options: Any) -> None:
     "--rejects", type=click.Path(path_type=Path), help="Keep skipped items here, with their reason."
 )
 @click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+@click.option("--drop-gone", is_flag=True, help="Remove this shop's samples that the input no longer holds.")
 def assemble(
-    input_path: Path, dataset: Path, source_tag: str, rejects: Path | None, skip_invalid: bool
+    input_path: Path,
+    dataset: Path,
+    source_tag: str,
+    rejects: Path | None,
+    skip_invalid: bool,
+    drop_gone: bool,
 ) -> None:
-    """Merge a shop into the combined dataset: stable ids, image paths, no duplicate URLs."""
+    """Merge a shop into the combined dataset: stable ids, image paths, no duplicate URLs; a changed
+    product is updated in place."""
     from pipeline.assemble import Assemble, AssembleConfig
     from pipeline.records import PostfilteredItem
     from pipeline.stage import run_file_stage
 
-    stage = Assemble(AssembleConfig(dataset=dataset, source_tag=source_tag))
+    stage = Assemble(AssembleConfig(dataset=dataset, source_tag=source_tag, drop_gone=drop_gone))
     run_file_stage(
         "assemble",
         stage,
