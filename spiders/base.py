@@ -72,6 +72,9 @@ class CatalogSpider(SitemapSpider):
 
     def __init__(self, *args: Any, **kwargs: Any):
         self.sitemap_rules = [(self.product_url, "parse_product")]
+        # of the sitemap being parsed: its products' lastmod, and the previous records carried over
+        self._lastmods: dict[str, str] = {}
+        self._carried: list[dict[str, Any]] = []
         super().__init__(*args, **kwargs)
 
     @property
@@ -86,6 +89,7 @@ class CatalogSpider(SitemapSpider):
         """Counts a fetched page that gives no item and, with `ILID_REJECTS` set, keeps it there."""
         self.count(f"ilid/dropped/{reason}")
         if error:
+            error = bounded(error, 500)[0]  # an exception's text may quote the page
             self.logger.warning("%s: %s: %s", reason, page, error)
         settings = getattr(self, "settings", None)
         if settings and (path := settings.get("ILID_REJECTS")):
@@ -160,8 +164,7 @@ class CatalogSpider(SitemapSpider):
         return body
 
     def _parse_sitemap(self, response: Response) -> Iterable[Request | dict[str, Any]]:
-        self._carried: list[dict[str, Any]] = []
-        self._lastmods: dict[str, str] = {}
+        self._carried, self._lastmods = [], {}
         requests = list(super()._parse_sitemap(response))
         body = self._get_sitemap_body(response)
         response.meta.pop("_ilid_sitemap_body", None)
@@ -215,7 +218,7 @@ class CatalogSpider(SitemapSpider):
             if not isinstance(result, str):
                 item = self.finished(result, response)
         except Exception as error:  # one hostile page must not end the crawl, nor vanish uncounted
-            self.drop(response.url, "extract_error", f"{type(error).__name__}: {error}"[:500])
+            self.drop(response.url, "extract_error", f"{type(error).__name__}: {error}")
             return
         if isinstance(result, str):
             self.drop(response.url, result)

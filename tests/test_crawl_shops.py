@@ -90,3 +90,20 @@ def test_a_spider_that_cannot_start_is_reported_and_the_other_shop_crawls(tmp_pa
     assert done.stdout.strip() == "['cannot start', None]"
     assert [item["web"]["label"] for item in read_json(tmp_path / "good.json")] == ["spur-gear"]
     assert read_json(tmp_path / "broken.json.stats.json")["failed"] == "cannot start"
+
+
+def test_several_shops_need_a_folder_and_at_least_one_spider(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "crawl", "--all", "-o", tmp_path / "raw.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("error: -o ") and "names a folder" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "crawl", "-o", tmp_path / "raw"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "name the spiders to run" in done.stderr
