@@ -13,6 +13,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -133,7 +134,7 @@ def run_crawls(
             priority="cmdline",
         )
         task = process.crawl(crawler, **shop.arguments)
-        task.add_done_callback(lambda task, name=shop.name: note_failure(task, name, failures))
+        task.add_done_callback(partial(note_failure, name=shop.name, failures=failures))
         crawlers.append(crawler)
     process.start()
     summaries = [
@@ -143,7 +144,8 @@ def run_crawls(
     return summaries
 
 
-def note_failure(task: Any, name: str, failures: dict[str, str]) -> None:
+def note_failure(task: Any, *, name: str, failures: dict[str, str]) -> None:
+    """Keeps why a shop's crawl task failed (which also keeps asyncio from printing it as unretrieved)."""
     error = task.exception() if not task.cancelled() else None
     if error is not None:
         failures[name] = str(error) or type(error).__name__

@@ -163,7 +163,7 @@ class CatalogSpider(SitemapSpider):
         response.meta["_ilid_sitemap_body"] = (response, body)
         return body
 
-    def _parse_sitemap(self, response: Response) -> Iterable[Request | dict[str, Any]]:
+    def _parse_sitemap(self, response: Response) -> Iterable[Any]:  # requests, and carried-over items
         self._carried, self._lastmods = [], {}
         requests = list(super()._parse_sitemap(response))
         body = self._get_sitemap_body(response)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.jsonio import read_records
+from pipeline.jsonio import read_valid
 from pipeline.records import RawItem
 
 
@@ -24,7 +24,7 @@ def record_key(record: dict[str, Any]) -> str:
 class PreviousCrawl:
     def __init__(self, path: str | Path):
         self.records: dict[str, dict[str, Any]] = {}
-        for item in read_records(path, RawItem):
+        for item in read_valid(path, RawItem):
             record = item.to_json()
             self.records[record_key(record)] = record
         self.listed: set[str] = set()  # previous products the sitemaps still list
