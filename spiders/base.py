@@ -208,8 +208,6 @@ class CatalogSpider(SitemapSpider):
             self.count("ilid/recrawl/unchanged")
             yield self.previous.records[loc]
             return
-        if self.previous:
-            self.count("ilid/recrawl/changed" if loc in self.previous.records else "ilid/recrawl/new")
         if not hasattr(response, "selector"):
             self.drop(response.url, "not_html")
             return
@@ -223,6 +221,8 @@ class CatalogSpider(SitemapSpider):
         if isinstance(result, str):
             self.drop(response.url, result)
             return
+        if self.previous:
+            self.count(f"ilid/recrawl/{self.previous.compare(loc, item)}")
         yield item
 
     def finished(self, item: RawItem, response: Response) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Each raw record keeps its product page's sitemap `lastmod` and the page's HTTP v
 `last_modified`), and `loc` when the sitemap's URL redirected elsewhere. A re-crawl (`ILID_SINCE` set
 to the previous raw file) carries a record over without a request when the sitemap's `lastmod` is the
 one it had; without a `lastmod` it asks conditionally (If-None-Match, If-Modified-Since) and carries
-the record over on 304. Products the sitemaps no longer list are reported as gone.
+the record over on 304. A page fetched all the same counts as changed only when its record says
+something else. Products the sitemaps no longer list are reported as gone.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ class PreviousCrawl:
         if record.get("last_modified"):
             headers["If-Modified-Since"] = record["last_modified"]
         return headers
+
+    def compare(self, loc: str, record: dict[str, Any]) -> str:
+        """`new`, `changed` or `unchanged`: a fetched page's record against the previous one (pages
+        without `lastmod` or validators are fetched, and most say what they said before)."""
+        previous = self.records.get(loc)
+        if previous is None:
+            return "new"
+        same = previous["url"] == record["url"] and previous["web"] == record["web"]
+        return "unchanged" if same else "changed"
 
     def gone(self) -> list[dict[str, Any]]:
         return [record for loc, record in self.records.items() if loc not in self.listed]

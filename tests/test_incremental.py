@@ -1,12 +1,18 @@
 """After an incremental re-crawl only the changes flow on: label answers only new and changed texts,
 assemble updates changed samples in place and, with --drop-gone, removes the shop's gone ones."""
 
+import dataclasses
+
 import pytest
 
+from pipeline.demo.catalog import PRODUCTS, product_page, serve_catalog
+from pipeline.demo.server import LocalServer, Reply
 from pipeline.label.backends.rules import RulesBackend
 from pipeline.label.config import LabelConfig
 from pipeline.label.stage import checkpoint_path, run_label
 from tests.helpers import raw, read_json, run_cli, write_json
+from tests.test_crawl import HTML
+from tests.test_end_to_end import FAST, ilid
 
 
 class Counting:
@@ -108,3 +114,57 @@ def test_assemble_updates_changed_samples_in_place_and_drops_gone_ones(tmp_path)
 
     result = run_cli("assemble", "-i", second, "--dataset", dataset, "--source-tag", "shop")
     assert result.exit_code == 0 and read_json(dataset) == after  # nothing changed: nothing moves
+
+
+def test_after_an_incremental_crawl_ilid_run_labels_and_updates_only_the_changed_product(tmp_path):
+    """The demo catalog (no lastmod, no validators: every page is fetched and compared) with one product
+    rewritten: the re-crawl counts it changed, label answers only it, assemble updates it in place,
+    download fetches nothing."""
+    with LocalServer() as server:
+        sitemap = serve_catalog(server)
+        spider = ["-a", f"sitemap={sitemap}", "-a", "product_url=/product/", *FAST]
+        run = [
+            "run",
+            "structured",
+            "--workdir",
+            tmp_path,
+            "--source-tag",
+            "shop",
+            "--backend",
+            "rules",
+            *spider,
+        ]
+        first = ilid(*run)
+        assert first.returncode == 0, first.stderr[-3000:]
+        before = {sample["url"]: sample for sample in read_json(tmp_path / "dataset.json")}
+
+        product = PRODUCTS[0]
+        rewritten = dataclasses.replace(
+            product, material="brass", description="Lift-off hinge made of brass."
+        )
+        route = f"/product/{product.slug}"
+        image = next(path for path in server.routes if path.startswith(f"/img/{product.slug}."))
+        server.routes[route] = Reply(body=product_page(rewritten, image), headers=HTML)
+        raw = tmp_path / "shop_raw.json"
+        crawl = ilid("crawl", "structured", "-o", raw, "--since", raw, *spider)
+        assert crawl.returncode == 0, crawl.stderr[-3000:]
+        stats = read_json(tmp_path / "shop_raw.json.stats.json")
+        assert (stats["unchanged"], stats["changed"], stats["new"], stats["gone"]) == (
+            len(PRODUCTS) - 1,
+            1,
+            0,
+            0,
+        )
+
+        images = sum(path.startswith("/img/") for path in server.requests)
+        second = ilid(*run)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert sum(path.startswith("/img/") for path in server.requests) == images  # no image again
+    label = read_json(tmp_path / "shop_processed.json.stats.json")
+    assert label["reused"] == len(PRODUCTS) - 1
+    assemble = read_json(tmp_path / "dataset.json.stats.json")
+    assert (assemble["updated"], assemble["added"], assemble["dataset size"]) == (1, 0, len(PRODUCTS))
+    after = {sample["url"]: sample for sample in read_json(tmp_path / "dataset.json")}
+    changed = [url for url in after if after[url] != before[url]]
+    assert len(changed) == 1 and after[changed[0]]["material"] == "brass"
+    assert after[changed[0]]["id"] == before[changed[0]]["id"]

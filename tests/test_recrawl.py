@@ -122,6 +122,7 @@ def test_changed_new_and_gone_products(shop, tmp_path):
     shop.lastmods["/p/gear"] = "2026-02-01"
     shop.names["/p/gear"] = "gear v2"
     del shop.lastmods["/p/hinge"]
+    shop.lastmods["/p/washer"] = "2026-02-01"  # a new lastmod, the same product: fetched, unchanged
     shop.lastmods["/p/spring"] = "2026-02-01"
     shop.names["/p/spring"] = "spring"
     shop.etag_version = 2
@@ -129,7 +130,7 @@ def test_changed_new_and_gone_products(shop, tmp_path):
     shop.publish()
 
     stats = crawl(shop, tmp_path / "second.json", "--since", tmp_path / "first.json")
-    assert shop.product_requests() == ["/p/etag", "/p/gear", "/p/spring"]
+    assert shop.product_requests() == ["/p/etag", "/p/gear", "/p/spring", "/p/washer"]
     assert (stats["unchanged"], stats["changed"], stats["new"], stats["gone"]) == (1, 2, 1, 1)
     assert labels(tmp_path / "second.json") == {
         "gear": "gear v2",
