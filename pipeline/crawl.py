@@ -1,10 +1,13 @@
-"""`ilid crawl`: run one spider with Scrapy's AsyncCrawlerProcess and write validated raw items.
+"""`ilid crawl`: run shops' spiders with Scrapy's AsyncCrawlerProcess and write validated raw items.
 
-Items stream to `<output>.partial.jsonl` as they are scraped; when the crawl ends they are validated,
+Several shops run in one process, each its own crawler (`run_crawls`), its own output and summary;
+`finish_shop` does one shop's output. Items stream to `<output>.partial.jsonl` as they are scraped
+(dropped pages to `<output>.rejects.partial.jsonl`); when the crawl ends they are validated,
 de-duplicated by page and written atomically to the output. With `--resume DIR` Scrapy keeps its
 request queue and seen-set in DIR, and the partial file is appended to, so an interrupted crawl goes
 on where it stopped without duplicates. With `--cache` responses are kept in an RFC 2616 HTTP cache,
-so a re-crawl revalidates (ETag / Last-Modified) instead of downloading pages again.
+so a re-crawl revalidates (ETag / Last-Modified) instead of downloading pages again; with `--since`
+the previous raw file decides which product pages are fetched at all (spiders/recrawl.py).
 """
 
 from __future__ import annotations
