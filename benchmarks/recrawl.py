@@ -24,6 +24,7 @@ from benchmarks.crawl import COUNT, SETTINGS, product_page  # noqa: E402
 from pipeline.demo.server import LocalServer, Reply  # noqa: E402
 
 CHANGED = 50
+FIRST = "2026-01-01"
 
 
 def publish(server: LocalServer, lastmods: list[str]) -> None:
@@ -52,8 +53,8 @@ def publish(server: LocalServer, lastmods: list[str]) -> None:
     html = {"Content-Type": "text/html; charset=utf-8"}
     for index in range(COUNT):
         body = product_page(index)
-        if lastmods[index] != lastmods[-1] or index >= COUNT - CHANGED:
-            body = body.replace(b"</h1>", f" (revised {lastmods[index]})</h1>".encode())
+        if lastmods[index] != FIRST:  # a revised product: its schema.org description says so
+            body = body.replace(b'"description": "', f'"description": "Revised {lastmods[index]}. '.encode())
         etag = f'"{index}-{lastmods[index]}"'
         server.routes[f"/product/{index}"] = lambda handler, body=body, etag=etag: (
             Reply(304, headers={"ETag": etag})
@@ -92,7 +93,7 @@ def crawl(server: LocalServer, output: Path, *extra: str) -> tuple[int, float]:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ilid-bench-recrawl-"))
-    lastmods = ["2026-01-01"] * COUNT
+    lastmods = [FIRST] * COUNT
     with LocalServer() as server:
         publish(server, lastmods)
         first = crawl(server, work / "first.json", "--cache")
