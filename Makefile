@@ -69,6 +69,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/download.py
 	$(PY) benchmarks/crawl.py
 	$(PY) benchmarks/export.py
+	$(PY) benchmarks/recrawl.py
 	$(PY) benchmarks/label.py
 	$(PY) benchmarks/import.py
 

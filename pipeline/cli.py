@@ -199,8 +199,13 @@ def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
     "--file", "-i", "input_path", required=True, type=click.Path(path_type=Path), help="Pre-filtered items."
 )
 @click.option("--output", "-o", "output_path", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--reuse",
+    type=click.Path(path_type=Path),
+    help="A previous labeled file: products whose text it answered are not labeled again.",
+)
 @label_options
-def label(input_path: Path, output_path: Path, **options: Any) -> None:
+def label(input_path: Path, output_path: Path, reuse: Path | None, **options: Any) -> None:
     """Label each product with an LLM: long and short label, description, material, finish.
 
     The hub token is read from HF_TOKEN. Finished batches are checkpointed to OUTPUT.partial.jsonl;
@@ -208,7 +213,7 @@ def label(input_path: Path, output_path: Path, **options: Any) -> None:
     from pipeline.label.config import LabelConfig
     from pipeline.label.stage import run_label
 
-    run_label(input_path, output_path, LabelConfig(**options))
+    run_label(input_path, output_path, LabelConfig(**options), reuse=reuse)
 
 
 @cli.command()
@@ -231,15 +236,22 @@ def label(input_path: Path, output_path: Path, **options: Any) -> None:
     "--rejects", type=click.Path(path_type=Path), help="Keep skipped items here, with their reason."
 )
 @click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+@click.option("--drop-gone", is_flag=True, help="Remove this shop's samples that the input no longer holds.")
 def assemble(
-    input_path: Path, dataset: Path, source_tag: str, rejects: Path | None, skip_invalid: bool
+    input_path: Path,
+    dataset: Path,
+    source_tag: str,
+    rejects: Path | None,
+    skip_invalid: bool,
+    drop_gone: bool,
 ) -> None:
-    """Merge a shop into the combined dataset: stable ids, image paths, no duplicate URLs."""
+    """Merge a shop into the combined dataset: stable ids, image paths, no duplicate URLs; a changed
+    product is updated in place."""
     from pipeline.assemble import Assemble, AssembleConfig
     from pipeline.records import PostfilteredItem
     from pipeline.stage import run_file_stage
 
-    stage = Assemble(AssembleConfig(dataset=dataset, source_tag=source_tag))
+    stage = Assemble(AssembleConfig(dataset=dataset, source_tag=source_tag, drop_gone=drop_gone))
     run_file_stage(
         "assemble",
         stage,
@@ -330,10 +342,17 @@ def download(
 
 
 @cli.command()
-@click.argument("spider")
+@click.argument("spiders", nargs=-1)
 @click.option(
-    "--output", "-o", required=True, type=click.Path(path_type=Path), help="Raw items (.json or .jsonl)."
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Raw items (.json or .jsonl); with several shops a folder for SHOP_raw.json files.",
 )
+@click.option("--all", "every", is_flag=True, help="Every shop spider (all but structured).")
+@click.option("--sitemap", help="The structured spider's sitemap (same as -a sitemap=URL).")
+@click.option("--product-url", help="The structured spider's product page regex (-a product_url=...).")
 @click.option(
     "-a", "arguments", multiple=True, metavar="KEY=VALUE", help="Spider argument, e.g. -a sitemap=URL."
 )
@@ -343,27 +362,52 @@ def download(
 @click.option("--resume", type=click.Path(path_type=Path), help="Job folder: an interrupted crawl continues.")
 @click.option("--cache", is_flag=True, help="Keep an RFC 2616 HTTP cache: a re-crawl revalidates.")
 @click.option("--max-items", type=int, help="Stop after this many products.")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Keep every dropped page here, with its reason."
+)
+@click.option(
+    "--since",
+    type=click.Path(path_type=Path),
+    help="The previous crawl's raw file (a folder of SHOP_raw.json with several shops): fetch only "
+    "product pages that are new or changed.",
+)
 def crawl(
-    spider: str,
+    spiders: tuple[str, ...],
     output: Path,
+    every: bool,
+    sitemap: str | None,
+    product_url: str | None,
     arguments: tuple[str, ...],
     overrides: tuple[str, ...],
     resume: Path | None,
     cache: bool,
     max_items: int | None,
+    rejects: Path | None,
+    since: Path | None,
 ) -> None:
-    """Crawl a shop's sitemap with SPIDER and write its products as raw items."""
-    from pipeline.crawl import parse_assignments, run_crawl
+    """Crawl shops' sitemaps (SPIDERS: names, or structured:SITEMAP_URL) and write their products as raw
+    items, several shops in one process."""
+    from pipeline.crawl import crawl_command, parse_assignments
 
-    run_crawl(
-        spider,
+    spider_arguments = parse_assignments(arguments, "-a")
+    if sitemap:
+        spider_arguments["sitemap"] = sitemap
+    if product_url:
+        spider_arguments["product_url"] = product_url
+    failed = crawl_command(
+        list(spiders),
+        every,
         output,
-        parse_assignments(arguments, "-a"),
+        spider_arguments,
         parse_assignments(overrides, "-s"),
         resume=resume,
         cache=cache,
         max_items=max_items,
+        rejects=rejects,
+        since=since,
     )
+    if failed:
+        raise SystemExit(1)
 
 
 @cli.command("spiders")

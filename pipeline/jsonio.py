@@ -31,7 +31,7 @@ _WHITESPACE = re.compile(r"[ \t\r\n]*")
 
 
 def is_jsonl(path: str | os.PathLike[str]) -> bool:
-    return str(path).endswith(".jsonl")
+    return str(path).endswith((".jsonl", ".jl"))  # .jl: as Scrapyd writes JSON Lines
 
 
 class JsonReader:

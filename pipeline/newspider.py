@@ -23,7 +23,14 @@ def golden_folder() -> Path:
 
 
 def write_spider(name: str, sitemap: str, product_url: str, force: bool = False) -> list[Path]:
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in ("base", "extract", "settings", "structured"):
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in (
+        "base",
+        "extract",
+        "pipelines",
+        "recrawl",
+        "settings",
+        "structured",
+    ):
         raise IlidError(f"spider name {name!r}: use lower-case letters, digits and _, not a reserved name")
     domain = urlsplit(sitemap).hostname
     if not sitemap.startswith(("http://", "https://")) or not domain:

@@ -97,7 +97,13 @@ def run_pipeline(plan: RunPlan) -> list[StageSummary]:
             prefiltered,
             lambda: run_file_stage("prefilter", Prefilter(plan.prefilter), raw, RawItem, prefiltered),
         ),
-        ("label", prefiltered, processed, lambda: run_label(prefiltered, processed, plan.label)),
+        (
+            "label",
+            prefiltered,
+            processed,
+            # after a re-crawl, only new and changed products are labeled (--force labels them all)
+            lambda: run_label(prefiltered, processed, plan.label, reuse=None if plan.force else processed),
+        ),
         (
             "postfilter",
             processed,

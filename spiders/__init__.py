@@ -15,7 +15,7 @@ from spiders.base import CatalogSpider
 def discover() -> dict[str, type[CatalogSpider]]:
     found: dict[str, type[CatalogSpider]] = {}
     for module in pkgutil.iter_modules(__path__):
-        if module.name in ("base", "extract", "settings"):
+        if module.name in ("base", "extract", "pipelines", "recrawl", "settings"):
             continue
         loaded = importlib.import_module(f"{__name__}.{module.name}")
         for value in vars(loaded).values():

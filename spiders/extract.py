@@ -8,7 +8,7 @@ Sources, in order of trust: schema.org `Product` in JSON-LD (also inside `@graph
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -29,8 +29,32 @@ class PageProduct:
     found_by: str = ""
 
 
+def first_leaf(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """The first non-empty `leaf(x)` of the non-list values in `value`, depth first, walked with a stack
+    of its own (a page can nest lists deeper than Python's recursion limit)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif (found := leaf(node)) not in (None, ""):
+            return found
+    return None
+
+
+def literal(value: Any) -> Any:
+    """A JSON-LD value object (`{"@value": ..., "@language": ...}`) as its value; a list of them (one per
+    language, say) as the first that has one; any other object as nothing rather than its repr."""
+
+    def scalar(node: Any) -> Any:
+        return first_leaf(node.get("@value"), scalar) if isinstance(node, dict) else node
+
+    return first_leaf(value, scalar)
+
+
 def clean_text(value: Any) -> str:
     """Text without markup, entities or runs of whitespace."""
+    value = literal(value)
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -53,24 +77,28 @@ def has_type(node: dict[str, Any], wanted: str) -> bool:
 
 
 def json_ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
-    """Every object of a JSON-LD document, depth first: `@graph`, `mainEntity` and lists included."""
-    if isinstance(data, list):
-        for entry in data:
-            yield from json_ld_nodes(entry)
-    elif isinstance(data, dict):
-        yield data
-        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "item"):
-            if key in data:
-                yield from json_ld_nodes(data[key])
+    """Every object of a JSON-LD document, depth first: `@graph`, `mainEntity` and lists included.
+    Walked with a stack of its own, so no nesting depth a page can hold reaches Python's recursion limit."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, dict):
+            yield node
+            keys = ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "item")
+            stack.extend(node[key] for key in reversed(keys) if key in node)
 
 
 def image_of(value: Any) -> str | None:
     """`image` as a string, a list (first entry) or an ImageObject (`contentUrl` or `url`)."""
-    if isinstance(value, list):
-        return next((found for entry in value if (found := image_of(entry))), None)
-    if isinstance(value, dict):
-        return image_of(value.get("contentUrl") or value.get("url"))
-    return value if isinstance(value, str) and value.strip() else None
+
+    def url(node: Any) -> str | None:
+        if isinstance(node, dict):
+            return first_leaf(node.get("contentUrl") or node.get("url"), url)
+        return node if isinstance(node, str) and node.strip() else None
+
+    return first_leaf(value, url)
 
 
 def property_snippets(node: dict[str, Any]) -> list[str]:
@@ -90,7 +118,9 @@ def from_json_ld(selector: Selector) -> PageProduct | None:
     for script in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
         try:
             document = json.loads(script, strict=False)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
+            # broken, a number too long to convert, or nested deeper than the parser goes: the page's
+            # other sources remain
             continue
         for node in json_ld_nodes(document):
             if has_type(node, "Product") or has_type(node, "ProductGroup"):

@@ -1,6 +1,12 @@
-"""Polite crawling defaults shared by every spider (also under `scrapy runspider`)."""
+"""The spiders' Scrapy project settings (scrapy.cfg, Scrapyd), and the polite crawling defaults every
+spider also carries as its `custom_settings`, so `scrapy runspider`, `ilid crawl` and Scrapyd crawl
+alike: politeness, the raw-record validation pipeline, the reactor."""
 
 from pipeline import __version__
+
+BOT_NAME = "ilid"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
 
 USER_AGENT = f"ilid/{__version__} (+https://github.com/ilid-project/ilid; open research dataset crawler)"
 
@@ -20,10 +26,13 @@ POLITE_SETTINGS: dict[str, object] = {
         "Accept-Language": "en,de;q=0.8",
     },
     "FEED_EXPORT_ENCODING": "utf-8",
+    "ITEM_PIPELINES": {"spiders.pipelines.ValidRawItems": 100},
     "HTTPCACHE_POLICY": "scrapy.extensions.httpcache.RFC2616Policy",
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     "LOG_LEVEL": "INFO",
 }
+
+globals().update(POLITE_SETTINGS)  # the project's settings too
 
 # For a catalog served on this machine (tests, the demo, benchmarks): no delays, no throttling.
 LOCAL_SETTINGS: dict[str, object] = {

@@ -134,10 +134,10 @@ def test_crawl_finds_every_product_and_nothing_else(catalog, tmp_path):
     assert "/category/hinges" not in requested and "/about" not in requested  # not product URLs
     assert "/product/missing" in requested and "/sitemaps/broken.xml" in requested
     stats = read_json(tmp_path / "raw.json.stats.json")
-    assert stats["kept"] == 5
-    assert (stats["skipped no_image"], stats["HTTP 404"], stats["forbidden by robots.txt"]) == (1, 1, 1)
+    assert (stats["read"], stats["kept"], stats["dropped"]) == (6, 5, {"no_image": 1})  # every page fetched
+    assert (stats["HTTP 404"], stats["forbidden by robots.txt"]) == (1, 1)
     assert stats["skipped not_a_product_url"] == 2 and stats["skipped bad_sitemap_entry"] == 1
-    assert "crawl structured: read 5, kept 5" in done.stderr
+    assert "crawl structured: read 6, kept 5, dropped 1 (no_image 1)" in done.stderr
 
 
 def test_resume_after_an_interrupted_crawl_yields_each_product_once(catalog, tmp_path):
@@ -150,7 +150,7 @@ def test_resume_after_an_interrupted_crawl_yields_each_product_once(catalog, tmp
     second = crawl(catalog, tmp_path / "raw.jsonl", "--resume", job)
     assert second.returncode == 0, second.stderr[-3000:]
     stats = read_json(tmp_path / "raw.jsonl.stats.json")  # the second run reads what both runs scraped
-    assert stats["read"] == 5 and stats["dropped"] == {}  # no product scraped twice
+    assert stats["kept"] == 5 and "duplicate_page" not in stats["dropped"]  # no product scraped twice
     assert (
         not (tmp_path / "raw.jsonl.partial.jsonl").exists() and not job.exists()
     )  # finished: nothing to resume
@@ -221,4 +221,4 @@ def test_crawl_cli_errors_are_one_line(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 2 and "needs -a sitemap=URL" in done.stderr
+    assert done.returncode == 2 and "needs a sitemap" in done.stderr

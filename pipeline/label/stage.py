@@ -7,6 +7,7 @@ what is missing. The output is written atomically, in input order, once every it
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sys
 import time
@@ -34,14 +35,39 @@ def checkpoint_path(output: Path) -> Path:
     return Path(f"{output}.partial.jsonl")
 
 
-def read_checkpoint(path: Path, items: list[RawItem]) -> dict[int, dict[str, Any]]:
-    """Finished items by input index; entries for another input, or torn by a kill, are ignored."""
+def text_key(item: RawItem) -> str:
+    """What an answer depends on: the product's title and snippets. Checkpoint entries and reused
+    answers are found by it, so an unchanged product is never labeled twice."""
+    return hashlib.blake2b(orjson.dumps([item.web.label, item.web.data]), digest_size=16).hexdigest()
+
+
+def answered(items: list[RawItem], answers: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The items (by input index) whose text has an answer: the answer's record with the item's own
+    fields (its image URL, page, provenance) on top."""
     done: dict[int, dict[str, Any]] = {}
-    for entry in journal_entries(path):
-        index = entry.get("index")
-        if isinstance(index, int) and 0 <= index < len(items) and items[index].url == entry.get("url"):
-            done[index] = entry["item"]
+    for index, item in enumerate(items):
+        if (record := answers.get(text_key(item))) is not None:
+            done[index] = {**record, **item.to_json()}
     return done
+
+
+def read_checkpoint(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished answers by text key; entries torn by a kill are ignored."""
+    return {
+        entry["key"]: entry["item"]
+        for entry in journal_entries(path)
+        if isinstance(entry.get("key"), str) and isinstance(entry.get("item"), dict)
+    }
+
+
+def read_answers(path: Path) -> dict[str, dict[str, Any]]:
+    """The answers of a previous labeled file (`--reuse`) by text key; items it left unlabeled or
+    failed on are labeled again."""
+    return {
+        text_key(item): item.to_json()
+        for item in read_valid(path, LabeledItem)
+        if item.label_method is not None and item.label_error is None
+    }
 
 
 def labeled_item(item: RawItem, generation: Generation, backend: str, grounding: bool) -> LabeledItem:
@@ -79,7 +105,7 @@ def label_pending(
     batch_size: int,
     checkpoint: Path,
     done: dict[int, dict[str, Any]],
-    grounding: bool = True,
+    grounding: bool,
 ) -> int:
     """Labels the pending items batch by batch, journaling each batch; returns the tokens generated."""
     generated_tokens = 0
@@ -95,7 +121,7 @@ def label_pending(
                 raise IlidError(f"backend {backend.name} answered {len(generations)} of {len(batch)} items")
             for index, generation in zip(batch, generations, strict=True):
                 done[index] = labeled_item(items[index], generation, backend.name, grounding).to_json()
-                entry = {"index": index, "url": items[index].url, "item": done[index]}
+                entry = {"key": text_key(items[index]), "item": done[index]}
                 journal.write(orjson.dumps(entry) + b"\n")
                 generated_tokens += generation.tokens
             journal.flush()
@@ -127,13 +153,20 @@ def write_labeled(
 
 
 def run_label(
-    input_path: Path, output_path: Path, config: LabelConfig, backend: Backend | None = None
+    input_path: Path,
+    output_path: Path,
+    config: LabelConfig,
+    backend: Backend | None = None,
+    reuse: Path | None = None,
 ) -> StageSummary:
+    """With `reuse`, a previous labeled file: items whose text it answered are not labeled again."""
     started = time.monotonic()
     summary = StageSummary("label", str(input_path), str(output_path))
     items = list(read_valid(input_path, RawItem))
     checkpoint = checkpoint_path(output_path)
-    done = read_checkpoint(checkpoint, items)
+    answers = read_answers(reuse) if reuse is not None and reuse.exists() else {}
+    reused = len(answered(items, answers))
+    done = answered(items, {**answers, **read_checkpoint(checkpoint)})
     pending = sorted(
         (i for i in selected_indices(len(items), config) if i not in done),
         key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
@@ -153,13 +186,15 @@ def run_label(
         if remedied is not None:
             summary.notes["whitespace runaway retried"] = len(runaways)
             batch_size = config.batch_size or remedied.default_batch_size
-            tokens = label_pending(items, runaways, remedied, batch_size, checkpoint, done)
+            tokens = label_pending(items, runaways, remedied, batch_size, checkpoint, done, config.grounding)
             summary.notes["generated tokens"] = summary.notes.get("generated tokens", 0) + tokens
     outcomes, errors = write_labeled(items, done, output_path)
     summary.read = summary.kept = len(items)
     summary.notes.update({name: outcomes[name] for name in OUTCOMES if outcomes[name]})
     if config.grounding:
         summary.notes.update(grounding_counts(done.values()))
+    if reused:
+        summary.notes["reused"] = reused
     checkpoint.unlink(missing_ok=True)
     if errors:
         reasons = ", ".join(f"{reason} {count}" for reason, count in errors.most_common(3))
