@@ -514,11 +514,16 @@ def stats(dataset: Path, out: Path) -> None:
 @click.option("--out", default=Path("report.html"), show_default=True, type=click.Path(path_type=Path))
 @click.option("--embed", is_flag=True, help="Inline thumbnails: one file to share, no images folder needed.")
 @click.option("--title", default="", help="The page's title.")
-def report(dataset: Path, images: Path, out: Path, embed: bool, title: str) -> None:
+@click.option(
+    "--plots",
+    type=click.Path(path_type=Path),
+    help="An `ilid stats --out` folder whose plots the page links.",
+)
+def report(dataset: Path, images: Path, out: Path, embed: bool, title: str, plots: Path | None) -> None:
     """One static page to browse the dataset offline: grid, search, filters by source and material."""
     from pipeline.report.build import build_report
 
-    build_report(dataset, images, out, embed=embed, title=title)
+    build_report(dataset, images, out, embed=embed, title=title, plots=plots)
 
 
 @cli.command()

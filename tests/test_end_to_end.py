@@ -46,7 +46,7 @@ def test_demo_leaves_a_valid_dataset_images_plots_and_report(tmp_path):
         with Image.open(workdir / "images" / sample.image) as image:
             assert (image.size, image.mode) == ((512, 512), "RGB")
         assert sample.source == "demo" and sample.label_short
-    for plot in ("words_label_short", "words_label_long", "words_material", "funnel"):
+    for plot in ("words_label_short", "words_label_long", "values_material", "funnel", "aspect_ratio"):
         with Image.open(workdir / "stats" / f"{plot}.png") as image:
             assert image.width > 300 and len(image.getcolors(100_000) or range(2)) > 1  # drawn, not blank
     assert (workdir / "report.html").stat().st_size > 50_000  # thumbnails embedded

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.curate.hashing import file_sha256, perceptual_hashes
 from pipeline.curate.rules import Candidate, Cluster, find_clusters, size_problem
-from pipeline.download.stage import read_journal, safe_image_path
+from pipeline.download.stage import safe_image_path
 from pipeline.jsonio import RecordWriter, read_valid
+from pipeline.manifest import manifest_for, read_manifest, source_size
 from pipeline.progress import progress
 from pipeline.records import Sample
 from pipeline.stage import Rejected, StageSummary, run_file_stage
@@ -58,19 +59,8 @@ class CurateConfig(BaseModel):
         return clusters_for(self.output)
 
 
-def manifest_for(dataset: Path) -> Path:
-    """Where the download stage (and curate, for its output) keeps the per-image manifest."""
-    return Path(f"{dataset}.manifest.jsonl")
-
-
 def clusters_for(dataset: Path) -> Path:
     return Path(f"{dataset}.clusters.jsonl")
-
-
-def read_manifest(dataset: Path) -> dict[str, dict[str, Any]]:
-    """Manifest entries by id, or none when no manifest lies beside the dataset."""
-    path = manifest_for(dataset)
-    return read_journal(path) if path.exists() else {}
 
 
 class Curator:
@@ -93,11 +83,12 @@ class Curator:
                 self.verdicts[position] = "missing_image"
                 continue
             entry = self.manifest.get(sample.id)
-            if entry is None or not entry.get("width") or not entry.get("height"):
+            size = source_size(entry)
+            if size is None:
                 # Not downloaded by ilid (or by an older version): the file's own bytes stand in.
                 self.without_manifest += 1
             else:
-                problem = size_problem(entry["width"], entry["height"], rules.min_side, rules.max_aspect)
+                problem = size_problem(*size, rules.min_side, rules.max_aspect)
                 if problem:
                     self.verdicts[position] = problem
                     continue

@@ -62,7 +62,14 @@ def run_demo(workdir: Path, model: str | None = None, backend: str | None = None
         run_pipeline(plan)
     run_stats(plan.curated, workdir / "stats")
     report = workdir / "report.html"
-    build_report(plan.curated, plan.images, report, embed=True, title="ilid demo: sample industrial catalog")
+    build_report(
+        plan.curated,
+        plan.images,
+        report,
+        embed=True,
+        title="ilid demo: sample industrial catalog",
+        plots=workdir / "stats",
+    )
     print(
         f"demo: {len(PRODUCTS)} catalog products -> {workdir} in {time.monotonic() - started:.0f}s; "
         f"open {report.resolve().as_uri()}",
