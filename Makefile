@@ -69,6 +69,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/download.py
 	$(PY) benchmarks/crawl.py
 	$(PY) benchmarks/label.py
+	$(PY) benchmarks/curate.py
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache

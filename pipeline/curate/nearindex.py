@@ -35,13 +35,18 @@ def flip_masks(width: int, radius: int) -> Iterator[int]:
             yield sum(1 << bit for bit in bits)
 
 
+# A pass of lookups over every hash costs about four times as much per hash as comparing one
+# candidate (measured on 1,000,000 hashes: 3 bands at distance 6 take 33 s, 4 bands 14 s).
+LOOKUP_COST = 4.0
+
+
 def estimated_cost(count: int, bands: int, max_distance: int) -> float:
     """Lookups plus expected candidates (uniform hashes) over every band and flip mask."""
     radius = max_distance // bands
     total = 0.0
     for width in band_widths(bands):
         masks = sum(comb(width, k) for k in range(radius + 1))
-        total += masks * count * (1 + count / 2**width)
+        total += masks * count * (LOOKUP_COST + count / 2**width)
     return total
 
 
