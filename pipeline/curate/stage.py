@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.curate.hashing import file_sha256, perceptual_hashes
 from pipeline.curate.rules import Candidate, Cluster, find_clusters, size_problem
 from pipeline.download.stage import safe_image_path
+from pipeline.errors import IlidError
 from pipeline.jsonio import RecordWriter, read_valid
 from pipeline.manifest import manifest_for, read_manifest, source_size
 from pipeline.progress import progress
@@ -75,6 +76,8 @@ class Curator:
 
     def judge(self) -> None:
         config, rules = self.config, self.config.rules
+        if not config.images.is_dir():
+            raise IlidError(f"{config.images}: no such images folder (give the download's --folder)")
         pending: list[tuple[int, Sample, Path, str]] = []
         for position, sample in enumerate(read_valid(config.dataset, Sample)):
             self.verdicts.append(None)

@@ -53,7 +53,8 @@ class Product:
 
 
 TRADE_NAMES = r"\bprogrip\b"
-FLAWED = [
+Row = tuple[str, str, str, str, str, tuple[int, int], str]
+FLAWED: list[Row] = [
     ("Threaded rod, zinc plated", "fasteners", "steel", "zinc plated", "rack", (600, 600), "placeholder"),
     ("Forged eye bolt", "fasteners", "steel", "galvanised", "ring", (600, 600), "placeholder"),
     ("Cable gland with lock nut", "fittings", "polyamide", "grey", "nut", (600, 600), "placeholder"),
@@ -124,13 +125,14 @@ def _products() -> list[Product]:
         ("Wing nut", "fasteners", "brass", "natural", "nut", (320, 240)),
     ]
     products = []
-    for index, (name, category, material, finish, shape, size, *photo) in enumerate([*rows, *FLAWED]):
+    entries: list[Row] = [(*row, "own") for row in rows] + FLAWED
+    for index, (name, category, material, finish, shape, size, photo) in enumerate(entries):
         slug = "-".join(name.lower().replace(",", "").split()[:5])
         description = (
             f"{name} made of {material}, {finish}. Suited for machines, fixtures and industrial equipment. "
             f"Article no. {41000 + index * 17}, delivered ready to install."
         )
-        products.append(Product(slug, name, category, material, finish, description, shape, size, *photo))
+        products.append(Product(slug, name, category, material, finish, description, shape, size, photo))
     return products
 
 
@@ -197,8 +199,8 @@ def draw_product(product: Product, seed: int) -> Image.Image:
             draw.line([cx - r, cy - r * 0.6, cx + r, cy + r * 0.6], fill=outline, width=10)
     elif product.shape == "spring":
         for k in range(10):
-            y = cy - r * 1.2 + k * r * 0.26
-            draw.ellipse([cx - r * 0.5, y, cx + r * 0.5, y + r * 0.3], outline=colour, width=8)
+            top = cy - r * 1.2 + k * r * 0.26
+            draw.ellipse([cx - r * 0.5, top, cx + r * 0.5, top + r * 0.3], outline=colour, width=8)
     elif product.shape == "nut":
         points = [(cx + r * math.cos(math.pi * k / 3), cy + r * math.sin(math.pi * k / 3)) for k in range(6)]
         draw.polygon(points, fill=colour, outline=outline)

@@ -39,7 +39,7 @@ def run_demo(workdir: Path, model: str | None = None, backend: str | None = None
     started = time.monotonic()
     prepare_folder(workdir)
     chosen = backend or ("transformers" if model else "rules")
-    label = LabelConfig(backend=chosen, **({"model": model} if model else {}))
+    label = LabelConfig(backend=chosen, model=model) if model else LabelConfig(backend=chosen)
     if label.backend == "rules":
         print(
             "demo: labeling with the rules backend, the deterministic no-GPU fallback "

@@ -36,10 +36,10 @@ CLUSTERS_SHOWN = 200
 
 def thumbnail(path: Path) -> str:
     with Image.open(path) as image:
-        image = image.convert("RGB")
-        image.thumbnail((THUMBNAIL, THUMBNAIL))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=80)
+        small = image.convert("RGB")
+    small.thumbnail((THUMBNAIL, THUMBNAIL))
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -86,7 +86,8 @@ def read_clusters(dataset: Path, source: ImageSource) -> tuple[list[dict[str, An
     path = Path(f"{dataset}.clusters.jsonl")
     if not path.exists():
         return [], 0
-    shown, total = [], 0
+    shown: list[dict[str, Any]] = []
+    total = 0
     for line in journal_entries(path):
         total += 1
         if len(shown) >= CLUSTERS_SHOWN:
