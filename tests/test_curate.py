@@ -175,3 +175,30 @@ def test_multi_index_search_finds_exactly_the_brute_force_pairs(distance):
     assert len(expected[0]) > 10
     for ours, reference in zip(found, expected, strict=True):
         assert np.array_equal(ours, reference)
+
+
+def test_a_rerun_hashes_only_new_images(tmp_path):
+    shop = Shop(tmp_path)
+    for k in range(3):
+        shop.add(f"part {k}", encode(photo(20 + k), "PNG"))
+    dataset, out = shop.write(), tmp_path / "curated.json"
+    journal = tmp_path / "curated.json.phash.jsonl"
+    command = ("curate", "--dataset", dataset, "--images", tmp_path / "images", "--output", out)
+    assert run_cli(*command).exit_code == 0
+    assert len(journal.read_text().splitlines()) == 3
+    shop.add("part 3", encode(photo(23), "PNG"))
+    shop.write()
+    result = run_cli(*command)
+    assert result.exit_code == 0, result.output
+    assert len(journal.read_text().splitlines()) == 4  # the three known hashes were not computed again
+    assert len(read_json(out)) == 4
+
+
+def test_a_missing_images_folder_is_one_clear_error(tmp_path):
+    shop = Shop(tmp_path)
+    shop.add("hinge", encode(photo(30), "PNG"))
+    result = run_cli(
+        "curate", "--dataset", shop.write(), "--images", tmp_path / "nope", "--output", tmp_path / "o.json"
+    )
+    assert result.exit_code == 2
+    assert f"error: {tmp_path / 'nope'}: no such images folder" in result.stderr

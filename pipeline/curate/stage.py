@@ -4,8 +4,9 @@ The first pass reads the dataset and the download manifest beside it (source siz
 the source bytes per id), applies the per-image rules and hashes each distinct source once; the
 clusters are then found over all hashes together. The second pass is `run_file_stage`, which writes
 the kept samples atomically and counts every drop by its reason. Beside the output go
-`<output>.clusters.jsonl` (one cluster of copies per line) and `<output>.manifest.jsonl` (the kept
-samples' manifest entries, so that `stats`, `report` and `export` find the source sizes there too).
+`<output>.clusters.jsonl` (one cluster of copies per line), `<output>.manifest.jsonl` (the kept
+samples' manifest entries, so that `stats`, `report` and `export` find the source sizes there too)
+and `<output>.phash.jsonl` (each source's pHash, so a rerun hashes only new images).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.curate.hashing import file_sha256, perceptual_hashes
 from pipeline.curate.rules import Candidate, Cluster, find_clusters, size_problem
 from pipeline.download.stage import safe_image_path
 from pipeline.errors import IlidError
-from pipeline.jsonio import RecordWriter, read_valid
+from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_valid
 from pipeline.manifest import manifest_for, read_manifest, source_size
 from pipeline.progress import progress
 from pipeline.records import Sample
@@ -108,10 +110,7 @@ class Curator:
         first_path: dict[str, Path] = {}
         for _, _, path, sha256 in pending:
             first_path.setdefault(sha256, path)
-        hashed = progress(
-            perceptual_hashes(first_path.values()), "curate: hashing", len(first_path), "images"
-        )
-        phash_of = dict(zip(first_path, hashed, strict=True))
+        phash_of = self.hash_sources(first_path)
         candidates = []
         for position, sample, _, sha256 in pending:
             phash = phash_of[sha256]
@@ -120,6 +119,25 @@ class Curator:
                 continue
             candidates.append(Candidate(sample.id, sample.label_short, sample.image, sha256, phash))
         return candidates
+
+    def hash_sources(self, first_path: dict[str, Path]) -> dict[str, int | None]:
+        """pHashes by source sha256, journaled as they are computed to `<output>.phash.jsonl`, so an
+        interrupted or repeated run hashes only what is new."""
+        journal_path = Path(f"{self.config.output}.phash.jsonl")
+        known: dict[str, int | None] = {}
+        for entry in journal_entries(journal_path):
+            if isinstance(entry.get("sha256"), str) and "phash" in entry:
+                known[entry["sha256"]] = int(entry["phash"], 16) if entry["phash"] else None
+        todo = [sha256 for sha256 in first_path if sha256 not in known]
+        with open_journal(journal_path) as journal:
+            hashed = progress(
+                perceptual_hashes(first_path[key] for key in todo), "curate: hashing", len(todo)
+            )
+            for sha256, phash in zip(todo, hashed, strict=True):
+                known[sha256] = phash
+                text = f"{phash:016x}" if phash is not None else None
+                journal.write(orjson.dumps({"sha256": sha256, "phash": text}) + b"\n")
+        return {sha256: known[sha256] for sha256 in first_path}
 
     def __call__(self, samples: Iterable[Sample]) -> Iterator[Sample | Rejected]:
         for sample, verdict in zip(samples, self.verdicts, strict=False):
