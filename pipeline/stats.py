@@ -164,7 +164,7 @@ def plot_funnel(stages: list[StageCounts], path: Path) -> None:
             reasons += ", ..."
         text = f"  {row.kept:,} of {row.read:,} kept" + (f"; dropped: {reasons}" if reasons else "")
         axes.text(max(row.read, row.kept) + widest * 0.01, index, text, va="center", fontsize=8)
-    axes.set_xlim(0, widest * 2.4)
+    axes.set_xlim(0, widest * 2.7)
     axes.set_title("Items per stage: kept of read, and why the others were dropped")
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     figure.tight_layout()
