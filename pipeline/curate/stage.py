@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +66,17 @@ def clusters_for(dataset: Path) -> Path:
     return Path(f"{dataset}.clusters.jsonl")
 
 
+class Pending(NamedTuple):
+    """What the clustering needs of a sample that passed the per-image rules (not the whole record)."""
+
+    position: int
+    id: str
+    label: str
+    image: str
+    path: Path
+    sha256: str
+
+
 class Curator:
     """Judges the dataset once (`judge`), then acts as the stage that drops what was judged."""
 
@@ -80,7 +91,7 @@ class Curator:
         config, rules = self.config, self.config.rules
         if not config.images.is_dir():
             raise IlidError(f"{config.images}: no such images folder (give the download's --folder)")
-        pending: list[tuple[int, Sample, Path, str]] = []
+        pending: list[Pending] = []
         for position, sample in enumerate(read_valid(config.dataset, Sample)):
             self.verdicts.append(None)
             path = safe_image_path(config.images, sample.image)
@@ -98,26 +109,26 @@ class Curator:
                     self.verdicts[position] = problem
                     continue
             sha256 = (entry or {}).get("sha256") or file_sha256(path)
-            pending.append((position, sample, path, sha256))
+            pending.append(Pending(position, sample.id, sample.label_short, sample.image, path, sha256))
         self.clusters = find_clusters(self.candidates(pending), rules.near_distance, rules.placeholder_min)
-        position_of = {pending_item[1].id: pending_item[0] for pending_item in pending}
+        position_of = {item.id: item.position for item in pending}
         for cluster in self.clusters:
             for member, reason in cluster.reasons().items():
                 self.verdicts[position_of[member]] = reason
 
-    def candidates(self, pending: list[tuple[int, Sample, Path, str]]) -> list[Candidate]:
+    def candidates(self, pending: list[Pending]) -> list[Candidate]:
         """One pHash per distinct source (exact copies share it); unreadable files are dropped."""
         first_path: dict[str, Path] = {}
-        for _, _, path, sha256 in pending:
-            first_path.setdefault(sha256, path)
+        for item in pending:
+            first_path.setdefault(item.sha256, item.path)
         phash_of = self.hash_sources(first_path)
         candidates = []
-        for position, sample, _, sha256 in pending:
-            phash = phash_of[sha256]
+        for item in pending:
+            phash = phash_of[item.sha256]
             if phash is None:
-                self.verdicts[position] = "unreadable_image"
+                self.verdicts[item.position] = "unreadable_image"
                 continue
-            candidates.append(Candidate(sample.id, sample.label_short, sample.image, sha256, phash))
+            candidates.append(Candidate(item.id, item.label, item.image, item.sha256, phash))
         return candidates
 
     def hash_sources(self, first_path: dict[str, Path]) -> dict[str, int | None]:
