@@ -72,6 +72,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/recrawl.py
 	$(PY) benchmarks/label.py
 	$(PY) benchmarks/import.py
+	$(PY) benchmarks/curate.py
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -46,6 +46,8 @@ def to_sample(item: PostfilteredItem, source: str) -> Sample:
         material_finish=item.material_finish,
         source=source,
         grounding=item.grounding,
+        # How the labels were made (e.g. "rules:json"), for the report; absent when unknown.
+        **({"label_method": item.label_method} if item.label_method else {}),
     )
 
 

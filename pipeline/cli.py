@@ -342,6 +342,51 @@ def download(
 
 
 @cli.command()
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The downloaded dataset (its manifest beside it).",
+)
+@click.option("--images", required=True, type=click.Path(path_type=Path), help="The images folder.")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="The curated dataset.")
+@click.option(
+    "--near-distance",
+    default=6,
+    show_default=True,
+    help="Largest pHash Hamming distance (of 64 bits) between near-duplicates.",
+)
+@click.option(
+    "--placeholder-min",
+    default=3,
+    show_default=True,
+    help="Products (with different labels) sharing one image that make it a placeholder.",
+)
+@click.option("--min-side", default=128, show_default=True, help="Smallest shorter side of the source image.")
+@click.option("--max-aspect", default=4.0, show_default=True, help="Largest long side / short side.")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Keep every dropped sample here, with its reason."
+)
+def curate(
+    dataset: Path,
+    images: Path,
+    output: Path,
+    near_distance: int,
+    placeholder_min: int,
+    min_side: int,
+    max_aspect: float,
+    rejects: Path | None,
+) -> None:
+    """Drop duplicate images, near-duplicates, placeholders, thumbnails and extreme aspect ratios."""
+    from pipeline.curate.stage import CurateConfig, CurateRules, run_curate
+
+    rules = CurateRules(
+        near_distance=near_distance, placeholder_min=placeholder_min, min_side=min_side, max_aspect=max_aspect
+    )
+    run_curate(CurateConfig(dataset=dataset, images=images, output=output, rules=rules, rejects=rejects))
+
+
+@cli.command()
 @click.argument("spiders", nargs=-1)
 @click.option(
     "--output",
@@ -527,11 +572,16 @@ def stats(dataset: Path, out: Path) -> None:
 @click.option("--out", default=Path("report.html"), show_default=True, type=click.Path(path_type=Path))
 @click.option("--embed", is_flag=True, help="Inline thumbnails: one file to share, no images folder needed.")
 @click.option("--title", default="", help="The page's title.")
-def report(dataset: Path, images: Path, out: Path, embed: bool, title: str) -> None:
+@click.option(
+    "--plots",
+    type=click.Path(path_type=Path),
+    help="An `ilid stats --out` folder whose plots the page links.",
+)
+def report(dataset: Path, images: Path, out: Path, embed: bool, title: str, plots: Path | None) -> None:
     """One static page to browse the dataset offline: grid, search, filters by source and material."""
     from pipeline.report.build import build_report
 
-    build_report(dataset, images, out, embed=embed, title=title)
+    build_report(dataset, images, out, embed=embed, title=title, plots=plots)
 
 
 @cli.command()

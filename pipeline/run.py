@@ -1,10 +1,11 @@
-"""`ilid run`: crawl -> prefilter -> label -> postfilter -> assemble -> download for one shop.
+"""`ilid run`: crawl -> prefilter -> label -> postfilter -> assemble -> download -> curate for one shop.
 
 Files keep ILID's names in the working folder: `<shop>_raw.json`, `<shop>_prefiltered.json`,
 `<shop>_processed.json`, `<shop>_postfiltered.json`, the dataset, `images/` and `ilid.json` (the
-samples whose image is on disk, beside `images/` as industrial-clip reads them). A stage whose output is
-newer than its input is skipped unless `force`; assemble and download always run (both are
-idempotent and skip what is done), and every stage resumes what an interrupted run left.
+samples whose image is on disk, beside `images/` as industrial-clip reads them), then the curated
+dataset. A stage whose output is newer than its input is skipped unless `force`; assemble, download and
+curate always run (each is idempotent and skips what is done), and every stage resumes what an
+interrupted run left.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.assemble import Assemble, AssembleConfig
+from pipeline.curate.stage import CurateConfig, CurateRules, run_curate
 from pipeline.download.fetch import FetchConfig
 from pipeline.download.layout import check_keeps_dataset, default_downloaded
 from pipeline.download.stage import DownloadConfig, run_download
@@ -41,6 +43,7 @@ class RunPlan:
     width: int = 512
     height: int = 512
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    curate: CurateRules = field(default_factory=CurateRules)
     force: bool = False
 
     @property
@@ -61,6 +64,10 @@ class RunPlan:
     @property
     def downloaded(self) -> Path:
         return default_downloaded(self.images)
+
+    @property
+    def curated(self) -> Path:
+        return self.dataset_file.with_name(self.dataset_file.stem + "_curated.json")
 
 
 def up_to_date(output: Path, source: Path | None) -> bool:
@@ -135,6 +142,11 @@ def run_pipeline(plan: RunPlan) -> list[StageSummary]:
                 height=plan.height,
                 fetch=plan.fetch,
             )
+        )
+    )
+    summaries.append(
+        run_curate(
+            CurateConfig(dataset=plan.downloaded, images=plan.images, output=plan.curated, rules=plan.curate)
         )
     )
     return summaries

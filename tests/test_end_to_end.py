@@ -28,20 +28,33 @@ def test_demo_leaves_a_valid_dataset_images_plots_and_report(tmp_path):
     workdir = tmp_path / "demo"
     done = ilid("demo", "--workdir", workdir)
     assert done.returncode == 0, done.stderr[-3000:]
-    samples = list(read_valid(workdir / "dataset.json", Sample))
-    assert len(samples) == len(PRODUCTS)
+    # The title that is nothing but the trade name is emptied by the demo's --regex.
+    assert len(read_json(workdir / "dataset.json")) == len(PRODUCTS) - 1
+    samples = list(read_valid(workdir / "dataset_curated.json", Sample))
+    assert not any("progrip" in sample.label_long for sample in samples)
+    curated = read_json(workdir / "dataset_curated.json.stats.json")
+    assert curated["read"] == len(PRODUCTS) - 2  # and the dead image link is not downloaded
+    assert curated["dropped"] == {
+        "placeholder": 3,
+        "near_duplicate": 1,
+        "duplicate_image": 1,
+        "too_small": 1,
+        "aspect": 1,
+    }
+    assert len(samples) == len(PRODUCTS) - 2 - 7
     for sample in samples:
         with Image.open(workdir / "images" / sample.image) as image:
             assert (image.size, image.mode) == ((512, 512), "RGB")
         assert sample.source == "demo" and sample.label_short
-    for plot in ("words_label_short", "words_label_long", "words_material", "funnel"):
+    for plot in ("words_label_short", "words_label_long", "values_material", "funnel", "aspect_ratio"):
         with Image.open(workdir / "stats" / f"{plot}.png") as image:
             assert image.width > 300 and len(image.getcolors(100_000) or range(2)) > 1  # drawn, not blank
     assert (workdir / "report.html").stat().st_size > 50_000  # thumbnails embedded
     assert "rules backend, the deterministic no-GPU fallback" in done.stderr
     assert f"open {(workdir / 'report.html').resolve().as_uri()}" in done.stderr
     again = ilid("demo", "--workdir", workdir)  # a second demo empties its own folder and runs afresh
-    assert again.returncode == 0 and len(read_json(workdir / "dataset.json")) == len(PRODUCTS)
+    assert again.returncode == 0
+    assert len(read_json(workdir / "dataset_curated.json")) == len(samples)
 
 
 def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path):
@@ -86,19 +99,23 @@ def test_run_chains_every_stage_with_ilid_file_names_and_resumes(catalog, tmp_pa
         "shop_postfiltered.json",
         "dataset.json",
         "ilid.json",
+        "dataset_curated.json",
+        "dataset_curated.json.clusters.jsonl",
     ):
         assert (tmp_path / name).exists(), name
     dataset = read_json(tmp_path / "dataset.json")
     assert len(dataset) == len(PRODUCTS) and {s["source"] for s in dataset} == {"shop"}
     assert not any("heavy" in s["label_long"] for s in dataset)  # the pre-filter's regex was applied
-    assert all((tmp_path / "images" / s["image"]).exists() for s in dataset)
+    downloaded = read_json(tmp_path / "ilid.json")
+    assert len(downloaded) == len(PRODUCTS) - 1  # the dead image link
+    assert all((tmp_path / "images" / s["image"]).exists() for s in downloaded)
+    assert len(read_json(tmp_path / "dataset_curated.json")) == len(downloaded) - 7
     image_requests = sum(path.startswith("/img/") for path in server.requests)
 
     second = ilid(*command)
     assert second.returncode == 0, second.stderr[-3000:]
     for stage in ("crawl", "prefilter", "label", "postfilter"):
         assert f"{stage}: " in second.stderr and "is up to date, skipped" in second.stderr
-    assert (
-        sum(path.startswith("/img/") for path in server.requests) == image_requests
-    )  # nothing fetched again
+    # Nothing fetched again but the dead link, which a rerun tries once more.
+    assert sum(path.startswith("/img/") for path in server.requests) == image_requests + 1
     assert read_json(tmp_path / "dataset.json") == dataset

@@ -1,8 +1,13 @@
-"""The demo's sample catalog: 30 industrial products a shop might sell, as a small website.
+"""The demo's sample catalog: 40 industrial products a shop might sell, as a small website.
 
 Everything is generated reproducibly: product pages with schema.org JSON-LD, category pages, a sitemap
 index with a gzipped child sitemap, robots.txt, and product photos drawn with Pillow (JPEG and PNG, in
 landscape, portrait and square formats so that the 512 x 512 padding shows).
+
+Like a real shop, it has flaws for the pipeline to catch: a "no image" placeholder shared by three
+products, two products showing the very same photo and one a smaller copy of another's, a 64-pixel
+thumbnail, a 5:1 banner, a dead image link, and a trade name (`TRADE_NAMES`, the demo's `--regex`) in
+titles, one of which is nothing but the trade name.
 """
 
 from __future__ import annotations
@@ -42,6 +47,41 @@ class Product:
     description: str
     shape: str
     size: tuple[int, int]
+    # "own" (drawn), "placeholder", "missing" (a dead link), "same:<slug>" (another product's
+    # photo, byte for byte) or "smaller:<slug>" (another product's photo at half size, as JPEG).
+    photo: str = "own"
+
+
+TRADE_NAMES = r"\bprogrip\b"
+Row = tuple[str, str, str, str, str, tuple[int, int], str]
+FLAWED: list[Row] = [
+    ("Threaded rod, zinc plated", "fasteners", "steel", "zinc plated", "rack", (600, 600), "placeholder"),
+    ("Forged eye bolt", "fasteners", "steel", "galvanised", "ring", (600, 600), "placeholder"),
+    ("Cable gland with lock nut", "fittings", "polyamide", "grey", "nut", (600, 600), "placeholder"),
+    (
+        "Sealed ball bearing 2RS",
+        "bearings",
+        "steel",
+        "oiled",
+        "bearing",
+        (600, 600),
+        "same:deep-groove-ball-bearing-sealed",
+    ),
+    (
+        "Stainless flange bearing",
+        "bearings",
+        "stainless steel",
+        "polished",
+        "bearing",
+        (720, 540),
+        "smaller:flanged-ball-bearing",
+    ),
+    ("Spring washer", "fasteners", "steel", "blank", "ring", (64, 64), "own"),
+    ("Aluminium profile 40 x 40 slot 8", "profiles", "aluminium", "anodised", "rack", (1500, 300), "own"),
+    ("Machine foot, swivel", "levelling", "steel", "zinc plated", "knob", (500, 500), "missing"),
+    ("ProGrip ball knob", "knobs", "polyamide", "black", "ball", (450, 450), "own"),
+    ("ProGrip", "knobs", "polyamide", "black", "knob", (400, 300), "own"),
+]
 
 
 def _products() -> list[Product]:
@@ -85,13 +125,14 @@ def _products() -> list[Product]:
         ("Wing nut", "fasteners", "brass", "natural", "nut", (320, 240)),
     ]
     products = []
-    for index, (name, category, material, finish, shape, size) in enumerate(rows):
+    entries: list[Row] = [(*row, "own") for row in rows] + FLAWED
+    for index, (name, category, material, finish, shape, size, photo) in enumerate(entries):
         slug = "-".join(name.lower().replace(",", "").split()[:5])
         description = (
             f"{name} made of {material}, {finish}. Suited for machines, fixtures and industrial equipment. "
             f"Article no. {41000 + index * 17}, delivered ready to install."
         )
-        products.append(Product(slug, name, category, material, finish, description, shape, size))
+        products.append(Product(slug, name, category, material, finish, description, shape, size, photo))
     return products
 
 
@@ -131,7 +172,17 @@ def draw_product(product: Product, seed: int) -> Image.Image:
             points.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle)))
         draw.polygon(points, fill=colour, outline=outline)
         draw.ellipse([cx - r * 0.2, cy - r * 0.2, cx + r * 0.2, cy + r * 0.2], fill=(235, 235, 232))
-    elif product.shape in ("hinge", "clamp", "lift"):
+    elif product.shape == "clamp":  # a C-frame and its screw
+        thick = r * 0.25
+        draw.rectangle([cx - r, cy - r, cx - r + thick, cy + r], fill=colour, outline=outline, width=4)
+        for top in (cy - r, cy + r - thick):
+            draw.rectangle([cx - r, top, cx + r * 0.6, top + thick], fill=colour, outline=outline, width=4)
+        draw.line([cx + r * 0.3, cy - r * 1.3, cx + r * 0.3, cy + r * 0.4], fill=(60, 60, 60), width=12)
+    elif product.shape == "ball":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour, outline=outline, width=5)
+        draw.ellipse([cx - r * 0.5, cy - r * 0.6, cx - r * 0.1, cy - r * 0.2], fill=(120, 120, 125))
+        draw.rectangle([cx - r * 0.15, cy + r, cx + r * 0.15, cy + r * 1.4], fill=(150, 150, 150))
+    elif product.shape in ("hinge", "lift"):
         draw.rectangle(
             [cx - r * 1.1, cy - r * 0.6, cx - r * 0.05, cy + r * 0.6], fill=colour, outline=outline, width=4
         )
@@ -148,8 +199,8 @@ def draw_product(product: Product, seed: int) -> Image.Image:
             draw.line([cx - r, cy - r * 0.6, cx + r, cy + r * 0.6], fill=outline, width=10)
     elif product.shape == "spring":
         for k in range(10):
-            y = cy - r * 1.2 + k * r * 0.26
-            draw.ellipse([cx - r * 0.5, y, cx + r * 0.5, y + r * 0.3], outline=colour, width=8)
+            top = cy - r * 1.2 + k * r * 0.26
+            draw.ellipse([cx - r * 0.5, top, cx + r * 0.5, top + r * 0.3], outline=colour, width=8)
     elif product.shape == "nut":
         points = [(cx + r * math.cos(math.pi * k / 3), cy + r * math.sin(math.pi * k / 3)) for k in range(6)]
         draw.polygon(points, fill=colour, outline=outline)
@@ -173,6 +224,47 @@ def image_bytes(product: Product, index: int) -> tuple[bytes, str]:
         return buffer.getvalue(), "image/png"
     image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue(), "image/jpeg"
+
+
+def placeholder_image() -> bytes:
+    """A shop's "no image" picture: a grey frame with a crossed-out camera."""
+    image = Image.new("RGB", (600, 600), (236, 236, 236))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([150, 210, 450, 420], outline=(170, 170, 170), width=12)
+    draw.ellipse([240, 250, 360, 370], outline=(170, 170, 170), width=12)
+    draw.line([120, 480, 480, 150], fill=(170, 170, 170), width=14)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def half_size_jpeg(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        smaller = image.convert("RGB").resize((image.width // 2, image.height // 2))
+    buffer = io.BytesIO()
+    smaller.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def catalog_images() -> dict[str, tuple[bytes, str] | None]:
+    """Each product's image (bytes, content type) by slug; None for a dead link."""
+    images: dict[str, tuple[bytes, str] | None] = {}
+    placeholder = placeholder_image()
+    for index, product in enumerate(PRODUCTS):
+        kind, _, other = product.photo.partition(":")
+        if kind == "own":
+            images[product.slug] = image_bytes(product, index)
+        elif kind == "placeholder":
+            images[product.slug] = (placeholder, "image/png")
+        elif kind == "same":
+            images[product.slug] = images[other]
+        elif kind == "smaller":
+            original = images[other]
+            assert original is not None
+            images[product.slug] = (half_size_jpeg(original[0]), "image/jpeg")
+        else:
+            images[product.slug] = None
+    return images
 
 
 def product_page(product: Product, image_url: str) -> bytes:
@@ -201,11 +293,11 @@ def serve_catalog(server: LocalServer) -> str:
     base = server.base
     html_type = {"Content-Type": "text/html; charset=utf-8"}
     categories = sorted({product.category for product in PRODUCTS})
-    for index, product in enumerate(PRODUCTS):
-        body, content_type = image_bytes(product, index)
-        extension = "png" if content_type == "image/png" else "jpg"
-        image_path = f"/img/{product.slug}.{extension}"
-        server.routes[image_path] = Reply(body=body, headers={"Content-Type": content_type})
+    for product, image in zip(PRODUCTS, catalog_images().values(), strict=True):
+        extension = "png" if image is None or image[1] == "image/png" else "jpg"
+        image_path = f"/img/{product.slug}.{extension}"  # a dead link has no route: 404
+        if image is not None:
+            server.routes[image_path] = Reply(body=image[0], headers={"Content-Type": image[1]})
         server.routes[f"/product/{product.slug}"] = Reply(
             body=product_page(product, image_path), headers=html_type
         )

@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.demo.catalog import PRODUCTS, serve_catalog
+from pipeline.demo.catalog import PRODUCTS, TRADE_NAMES, serve_catalog
 from pipeline.demo.server import LocalServer
 from pipeline.download.fetch import FetchConfig
 from pipeline.errors import IlidError
 from pipeline.label.config import LabelConfig
+from pipeline.prefilter import PrefilterConfig
 from pipeline.report.build import build_report
 from pipeline.run import RunPlan, run_pipeline
 from pipeline.stats import run_stats
@@ -38,7 +39,7 @@ def run_demo(workdir: Path, model: str | None = None, backend: str | None = None
     started = time.monotonic()
     prepare_folder(workdir)
     chosen = backend or ("transformers" if model else "rules")
-    label = LabelConfig(backend=chosen, **({"model": model} if model else {}))
+    label = LabelConfig(backend=chosen, model=model) if model else LabelConfig(backend=chosen)
     if label.backend == "rules":
         print(
             "demo: labeling with the rules backend, the deterministic no-GPU fallback "
@@ -53,15 +54,21 @@ def run_demo(workdir: Path, model: str | None = None, backend: str | None = None
             workdir=workdir,
             spider_arguments={"sitemap": sitemap, "product_url": "/product/", "source": "demo"},
             scrapy_settings=dict(LOCAL_SETTINGS),
+            prefilter=PrefilterConfig(regex=TRADE_NAMES),
             label=label,
             fetch=FetchConfig(timeout=10, retries=1, backoff=0.1),
             force=True,
         )
         run_pipeline(plan)
-    run_stats(plan.dataset_file, workdir / "stats")
+    run_stats(plan.curated, workdir / "stats")
     report = workdir / "report.html"
     build_report(
-        plan.dataset_file, plan.images, report, embed=True, title="ilid demo: sample industrial catalog"
+        plan.curated,
+        plan.images,
+        report,
+        embed=True,
+        title="ilid demo: sample industrial catalog",
+        plots=workdir / "stats",
     )
     print(
         f"demo: {len(PRODUCTS)} catalog products -> {workdir} in {time.monotonic() - started:.0f}s; "

@@ -1,0 +1,1 @@
+"""`ilid curate`: drop duplicate images, near-duplicates, placeholders, thumbnails and odd aspects."""
