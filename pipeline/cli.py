@@ -14,16 +14,26 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from pipeline.errors import IlidError
+from pipeline.errors import IlidError, NothingKept, Terminated
+from pipeline.interrupts import sigterm_as_interrupt
 from pipeline.jsonio import describe_validation_error
+from pipeline.lock import WAIT_FOR_LOCKS
 
 
 class IlidGroup(click.Group):
-    """Turns an `IlidError` into one line on stderr and exit code 2, Ctrl-C into exit code 130."""
+    """Turns an `IlidError` into one line on stderr and exit code 2, a stage that kept nothing of a
+    non-empty input into exit code 1 (after its summary), Ctrl-C into 130 and SIGTERM into 143."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        wait = WAIT_FOR_LOCKS.set(False)
         try:
-            return super().invoke(ctx)
+            with sigterm_as_interrupt():
+                return super().invoke(ctx)
+        except NothingKept:
+            sys.exit(1)
+        except Terminated:
+            click.echo("terminated: finished outputs are kept; rerun to resume", err=True)
+            sys.exit(143)
         except IlidError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(2)
@@ -33,6 +43,8 @@ class IlidGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: finished outputs are kept; rerun to resume", err=True)
             sys.exit(130)
+        finally:
+            WAIT_FOR_LOCKS.reset(wait)
 
 
 @click.group(cls=IlidGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,9 +53,24 @@ def cli() -> None:
     """ilid: turn industrial web catalogs into a language-image dataset (ILID)."""
 
 
+def _set_wait(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        WAIT_FOR_LOCKS.set(True)
+
+
+wait_option = click.option(
+    "--wait",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_wait,
+    help="When another run holds the output, wait for it instead of failing at once.",
+)
+
+
 def input_output(function: Callable[..., Any]) -> Callable[..., Any]:
     """The flags every file-to-file stage shares."""
     options = [
+        wait_option,
         click.option(
             "--file",
             "-i",
@@ -188,8 +215,13 @@ def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
     "--file", "-i", "input_path", required=True, type=click.Path(path_type=Path), help="Pre-filtered items."
 )
 @click.option("--output", "-o", "output_path", required=True, type=click.Path(path_type=Path))
+@click.option("--rejects", type=click.Path(path_type=Path), help="Keep invalid input records here.")
+@click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+@wait_option
 @label_options
-def label(input_path: Path, output_path: Path, **options: Any) -> None:
+def label(
+    input_path: Path, output_path: Path, rejects: Path | None, skip_invalid: bool, **options: Any
+) -> None:
     """Label each product with an LLM: long and short label, description, material, finish.
 
     The hub token is read from HF_TOKEN. Finished batches are checkpointed to OUTPUT.partial.jsonl;
@@ -197,7 +229,7 @@ def label(input_path: Path, output_path: Path, **options: Any) -> None:
     from pipeline.label.config import LabelConfig
     from pipeline.label.stage import run_label
 
-    run_label(input_path, output_path, LabelConfig(**options))
+    run_label(input_path, output_path, LabelConfig(**options), rejects=rejects, skip_invalid=skip_invalid)
 
 
 @cli.command()
@@ -220,6 +252,7 @@ def label(input_path: Path, output_path: Path, **options: Any) -> None:
     "--rejects", type=click.Path(path_type=Path), help="Keep skipped items here, with their reason."
 )
 @click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+@wait_option
 def assemble(
     input_path: Path, dataset: Path, source_tag: str, rejects: Path | None, skip_invalid: bool
 ) -> None:
@@ -258,7 +291,9 @@ def assemble(
 @click.option("--replace", is_flag=True, help="Fetch again images already on disk.")
 @click.option("--workers", default=16, show_default=True, help="Downloads in flight, all hosts together.")
 @click.option("--per-host", default=8, show_default=True, help="Downloads in flight to one host.")
-@click.option("--timeout", default=20.0, show_default=True, help="Connect and read timeout, seconds.")
+@click.option(
+    "--timeout", default=20.0, show_default=True, help="Seconds for a whole request: connect, headers, body."
+)
 @click.option("--retries", default=3, show_default=True, help="Retries on 429, 5xx and connection errors.")
 @click.option("--user-agent", default=None, help="User-Agent header (default names ilid).")
 @click.option("--max-bytes", default=20_000_000, show_default=True, help="Largest image body accepted.")
@@ -270,6 +305,11 @@ def assemble(
     help="URL template tried when a URL is gone, e.g. 'https://web.archive.org/web/2024id_/{url}'.",
 )
 @click.option("--ignore-x-robots-tag", is_flag=True, help="Fetch images even when X-Robots-Tag says noai.")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Keep every sample that failed here, with its reason."
+)
+@click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+@wait_option
 def download(
     dataset: Path,
     folder: Path,
@@ -286,6 +326,8 @@ def download(
     max_pixels: int,
     fallback: str | None,
     ignore_x_robots_tag: bool,
+    rejects: Path | None,
+    skip_invalid: bool,
 ) -> None:
     """Fetch every sample's image, fit it into W x H (padding repeats the edge), write PNGs."""
     from pipeline.download.fetch import DEFAULT_USER_AGENT, FetchConfig
@@ -311,7 +353,9 @@ def download(
             max_pixels=max_pixels,
             fallback=fallback,
             fetch=fetch,
-        )
+        ),
+        rejects=rejects,
+        skip_invalid=skip_invalid,
     )
 
 

@@ -8,6 +8,7 @@ formats stream and stay readable by `json.load`, orjson and ILID's tools.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 import re
@@ -361,11 +362,19 @@ def journal_entries(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
             yield entry
 
 
+def temp_prefix(path: Path) -> str:
+    """`.<name>.`: a temporary file's name starts so, and the next run knows it as its own. A name
+    too long to take the temporary file's extra 15 bytes gets a digest of itself instead."""
+    if len(path.name.encode("utf-8", "surrogatepass")) > 240:
+        return f".{hashlib.blake2b(path.name.encode('utf-8', 'surrogatepass'), digest_size=8).hexdigest()}."
+    return f".{path.name}."
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Writes `data` to a temporary file beside `path`, then renames it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)

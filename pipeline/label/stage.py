@@ -2,7 +2,8 @@
 
 Items are sorted by text length so that a batch wastes little padding; finished batches are appended
 to `OUT.partial.jsonl` (flushed), so Ctrl-C loses at most the batch in flight and a rerun labels only
-what is missing. The output is written atomically, in input order, once every item is done.
+what is missing. The stage runner writes the output atomically, in input order, once every item is
+done, and removes the checkpoint once the output is in place.
 """
 
 from __future__ import annotations
@@ -11,19 +12,20 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from pipeline.errors import IlidError
-from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_valid
+from pipeline.jsonio import journal_entries, open_journal
 from pipeline.label.answer import parse_answer
 from pipeline.label.backends import Backend, Generation, backend_class
 from pipeline.label.config import LabelConfig
 from pipeline.progress import progress
 from pipeline.records import LabeledItem, RawItem
-from pipeline.stage import StageSummary, finish
+from pipeline.stage import StageSummary, run_file_stage
 
 OUTCOMES = ("valid", "fallback-parsed", "failed", "not sampled")
 
@@ -97,54 +99,75 @@ def label_pending(
     return generated_tokens
 
 
-def write_labeled(
-    items: list[RawItem], done: dict[int, dict[str, Any]], output: Path
-) -> tuple[Counter, Counter]:
-    """The output in input order (items not sampled as they came); counts of outcomes and of errors."""
-    outcomes: Counter[str] = Counter()
-    errors: Counter[str] = Counter()
-    with RecordWriter(output) as writer:
+class Labeler:
+    """The label stage for the runner: holds the items (it sorts them by length), labels what the
+    checkpoint lacks, and yields every item in input order (items not sampled as they came)."""
+
+    def __init__(self, output_path: Path, config: LabelConfig, backend: Backend | None = None):
+        self.checkpoint = checkpoint_path(output_path)
+        self.config = config
+        self.backend = backend
+        self.tokens = 0
+        self.outcomes: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    def __call__(self, records: Iterable[RawItem]) -> Iterator[RawItem | dict[str, Any]]:
+        items = list(records)
+        done = read_checkpoint(self.checkpoint, items)
+        pending = sorted(
+            (i for i in selected_indices(len(items), self.config) if i not in done),
+            key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
+        )
+        if pending:
+            backend = self.backend or backend_class(self.config.backend)(self.config)
+            batch_size = self.config.batch_size or backend.default_batch_size
+            self.tokens = label_pending(items, pending, backend, batch_size, self.checkpoint, done)
         for index, item in enumerate(items):
             record = done.get(index)
             if record is None:
-                outcomes["not sampled"] += 1
-                writer.write(item)
+                self.outcomes["not sampled"] += 1
+                yield item
                 continue
             if record.get("label_error"):
-                outcomes["failed"] += 1
-                errors[record["label_error"]] += 1
+                self.outcomes["failed"] += 1
+                self.errors[record["label_error"]] += 1
             else:
-                outcomes["valid" if record["label_method"].endswith(":json") else "fallback-parsed"] += 1
-            writer.write(record)
-    return outcomes, errors
+                self.outcomes["valid" if record["label_method"].endswith(":json") else "fallback-parsed"] += 1
+            yield record
+
+    def notes(self) -> dict[str, int]:
+        notes = {"generated tokens": self.tokens} if self.tokens else {}
+        return notes | {name: self.outcomes[name] for name in OUTCOMES if self.outcomes[name]}
+
+    def committed(self, summary: StageSummary) -> None:
+        """The output is in place: the checkpoint has served, and failed answers are pointed out."""
+        self.checkpoint.unlink(missing_ok=True)
+        if self.errors:
+            reasons = ", ".join(f"{reason} {count}" for reason, count in self.errors.most_common(3))
+            print(
+                f"label: {self.outcomes['failed']} answers failed ({reasons}); label_error says why",
+                file=sys.stderr,
+            )
 
 
 def run_label(
-    input_path: Path, output_path: Path, config: LabelConfig, backend: Backend | None = None
+    input_path: Path,
+    output_path: Path,
+    config: LabelConfig,
+    backend: Backend | None = None,
+    *,
+    rejects: Path | None = None,
+    skip_invalid: bool = False,
 ) -> StageSummary:
-    started = time.monotonic()
-    summary = StageSummary("label", str(input_path), str(output_path))
-    items = list(read_valid(input_path, RawItem))
-    checkpoint = checkpoint_path(output_path)
-    done = read_checkpoint(checkpoint, items)
-    pending = sorted(
-        (i for i in selected_indices(len(items), config) if i not in done),
-        key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
+    labeler = Labeler(output_path, config, backend)
+    return run_file_stage(
+        "label",
+        labeler,
+        input_path,
+        RawItem,
+        output_path,
+        rejects_path=rejects,
+        skip_invalid=skip_invalid,
+        notes=labeler.notes,
+        after_commit=labeler.committed,
     )
-    if pending:
-        backend = backend or backend_class(config.backend)(config)
-        tokens = label_pending(
-            items, pending, backend, config.batch_size or backend.default_batch_size, checkpoint, done
-        )
-        if tokens:
-            summary.notes["generated tokens"] = tokens
-    outcomes, errors = write_labeled(items, done, output_path)
-    summary.read = summary.kept = len(items)
-    summary.notes.update({name: outcomes[name] for name in OUTCOMES if outcomes[name]})
-    checkpoint.unlink(missing_ok=True)
-    if errors:
-        reasons = ", ".join(f"{reason} {count}" for reason, count in errors.most_common(3))
-        print(
-            f"label: {outcomes['failed']} answers failed ({reasons}); label_error says why", file=sys.stderr
-        )
-    return finish(summary, started)
