@@ -11,6 +11,8 @@ waits its turn instead of multiplying memory by the number of workers.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import io
 import threading
 import warnings
@@ -34,6 +36,24 @@ ROTATED_ORIENTATIONS = {5, 6, 7, 8}
 # the composite over white, the RGB copy): 64 M pixels in flight keep a download near 1 GB whatever
 # the images, while sixteen 2000 x 2000 photos still decode side by side.
 PIXELS_IN_FLIGHT = 64_000_000
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD_BYTES = 8 << 20
+
+
+def return_freed_images_to_the_system() -> None:
+    """Has glibc serve allocations of 8 MB or more (a huge image's 16 MB blocks; an ordinary photo
+    stays below) straight from the system, and give them back when freed. By default glibc raises that
+    threshold after the first large free, and each worker thread's heap then keeps the peak of the
+    largest image it decoded: measured, eight 7000 x 7000 PNGs left 6.6 GB resident, 1.0 GB with this."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    except OSError:  # not glibc: nothing to tune
+        pass
 
 
 class PixelBudget:
@@ -124,10 +144,32 @@ def prepare_image(
     data: bytes, width: int, height: int, max_pixels: int, budget: PixelBudget | None = None
 ) -> PreparedImage:
     """Decodes `data` and returns the W x H RGB PNG; raises `ImageRejected` with a reason. With a
-    `budget`, the decoding waits until its pixels fit in it."""
-    image, fitted, upright = _open_checked(data, width, height, max_pixels)
+    `budget`, decoding waits until the image's pixels fit in it."""
+    with _decoding():
+        image = Image.open(io.BytesIO(data))
+        source_width, source_height = image.size
+        if source_width * source_height > max_pixels:
+            raise ImageRejected("too_many_pixels", f"{source_width}x{source_height}")
+        jpeg = image.format == "JPEG"
+        if jpeg:  # its EXIF comes before the pixels, and its reduced decode is known up front
+            fitted, upright = _orient_and_draft(image, width, height)
     with budget.hold(image.width * image.height) if budget else contextlib.nullcontext():
+        with _decoding():
+            if not jpeg:  # a PNG's EXIF may follow its pixels: reading it decodes them
+                fitted, upright = _orient_and_draft(image, width, height)
+            image.load()
         return _convert(image, fitted, upright, width, height)
+
+
+def _orient_and_draft(image: Image.Image, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The fitted size and the upright source size; a JPEG is set to decode at a reduced scale."""
+    orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    rotated = orientation in ROTATED_ORIENTATIONS
+    upright = (image.height, image.width) if rotated else image.size
+    fitted = fit_size(*upright, width, height)
+    if image.format == "JPEG":
+        image.draft("RGB", fitted[::-1] if rotated else fitted)
+    return fitted, upright
 
 
 @contextlib.contextmanager
@@ -145,29 +187,9 @@ def _decoding() -> Iterator[None]:
         raise ImageRejected("not_decodable", str(error)[:120]) from None
 
 
-def _open_checked(
-    data: bytes, width: int, height: int, max_pixels: int
-) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
-    """The opened (not yet decoded) image, its fitted size and its upright source size."""
-    with _decoding():
-        image = Image.open(io.BytesIO(data))
-        source_width, source_height = image.size
-        if source_width * source_height > max_pixels:
-            raise ImageRejected("too_many_pixels", f"{source_width}x{source_height}")
-        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-        rotated = orientation in ROTATED_ORIENTATIONS
-        upright = (source_height, source_width) if rotated else (source_width, source_height)
-        fitted = fit_size(*upright, width, height)
-        if image.format == "JPEG":
-            image.draft("RGB", fitted[::-1] if rotated else fitted)
-    return image, fitted, upright
-
-
 def _convert(
     image: Image.Image, fitted: tuple[int, int], upright: tuple[int, int], width: int, height: int
 ) -> PreparedImage:
-    with _decoding():
-        image.load()
     ImageOps.exif_transpose(image, in_place=True)
     image = to_rgb(image)
     if image.size != fitted:

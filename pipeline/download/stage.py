@@ -26,7 +26,13 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.download.fetch import FetchConfig, Fetcher, FetchFailed
-from pipeline.download.imaging import PIXELS_IN_FLIGHT, ImageRejected, PixelBudget, prepare_image
+from pipeline.download.imaging import (
+    PIXELS_IN_FLIGHT,
+    ImageRejected,
+    PixelBudget,
+    prepare_image,
+    return_freed_images_to_the_system,
+)
 from pipeline.errors import IlidError
 from pipeline.jsonio import RecordWriter, journal_entries, open_journal, write_bytes
 from pipeline.records import Sample
@@ -114,6 +120,7 @@ class Downloader:
         self.config = config
         self.fetcher = Fetcher(config.fetch, pool_size=config.workers)
         self.budget = PixelBudget(config.pixels_in_flight)
+        return_freed_images_to_the_system()
         self._journal = journal
         self._journal_lock = threading.Lock()
 
