@@ -373,6 +373,7 @@ def download(
 @click.option("--resume", type=click.Path(path_type=Path), help="Job folder: an interrupted crawl continues.")
 @click.option("--cache", is_flag=True, help="Keep an RFC 2616 HTTP cache: a re-crawl revalidates.")
 @click.option("--max-items", type=int, help="Stop after this many products.")
+@wait_option
 def crawl(
     spider: str,
     output: Path,
@@ -441,6 +442,7 @@ def new_spider(name: str, sitemap: str, product_url: str, force: bool) -> None:
 @click.option("--image-width", "--image_width", "width", default=512, show_default=True)
 @click.option("--image-height", "--image_height", "height", default=512, show_default=True)
 @click.option("--force", is_flag=True, help="Rerun stages whose output is newer than their input.")
+@wait_option
 @label_options
 def run(
     spider: str,

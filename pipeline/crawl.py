@@ -16,8 +16,9 @@ from typing import Any
 
 from pipeline.errors import IlidError
 from pipeline.jsonio import RecordWriter, read_records
+from pipeline.lock import OutputLock, remove_stale_temp_files
 from pipeline.records import RawItem
-from pipeline.stage import StageSummary, finish
+from pipeline.stage import StageSummary, fail_if_nothing_kept, finish, stats_path
 
 
 def parse_assignments(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -57,6 +58,25 @@ def run_crawl(
     resume: Path | None = None,
     cache: bool = False,
     max_items: int | None = None,
+) -> StageSummary:
+    """The crawl under the stage runner's rules: its output locked, stale temporary files removed,
+    exit code 1 when items were scraped and none kept."""
+    with OutputLock(output):
+        for path in (output, stats_path(output)):
+            remove_stale_temp_files(path)
+        summary = _crawl(spider_name, output, arguments, overrides, resume, cache, max_items)
+    fail_if_nothing_kept(summary, summary.kept)
+    return summary
+
+
+def _crawl(
+    spider_name: str,
+    output: Path,
+    arguments: dict[str, str],
+    overrides: dict[str, str],
+    resume: Path | None,
+    cache: bool,
+    max_items: int | None,
 ) -> StageSummary:
     from scrapy.crawler import AsyncCrawlerProcess
     from scrapy.settings import Settings

@@ -18,7 +18,7 @@ from pipeline.lock import OutputLock, lock_path
 from pipeline.prefilter import Prefilter, PrefilterConfig
 from pipeline.records import RawItem
 from pipeline.stage import run_file_stage
-from tests.helpers import raw, read_json, write_json
+from tests.helpers import raw, read_json, run_cli, write_json
 
 TIMEOUT = 30
 
@@ -193,3 +193,12 @@ def test_lock_in_process_refuses_a_second_holder_and_releases(tmp_path):
     with OutputLock(target):
         pass
     assert not lock_path(target).exists()
+
+
+def test_crawl_takes_the_lock_on_its_output_too(tmp_path):
+    output = tmp_path / "raw.json"
+    with OutputLock(output):
+        result = run_cli("crawl", "structured", "-a", "sitemap=http://127.0.0.1:9/s.xml", "-o", output)
+    assert result.exit_code == 2
+    holder = f"in use by another run (pid {os.getpid()}); wait for it to finish, or pass --wait"
+    assert result.stderr == f"error: {output}: {holder}\n"
