@@ -142,12 +142,11 @@ def run_file_stage(
     """Runs `stage` from `input_path` to `output_path`; returns the summary it printed.
 
     `wait` waits for another run holding the output instead of failing at once (by default, as
-    `--wait` says); `also_lock` names
-    further outputs (download's image folder) locked after the output; `companions` are files the
-    stage writes itself beside its output (a manifest, a checkpoint), whose stale temporary files are
-    removed too. `after_commit` runs once the output is in place, before the summary.
+    `--wait` says); `also_lock` names further outputs (download's image folder) locked after the
+    output; `companions` are files the stage writes itself beside its output (a manifest), whose
+    stale temporary files are removed too. `notes` adds the stage's own counts to the summary;
+    `after_commit` runs once the output is in place, before the summary.
     """
-    started = time.monotonic()
     summary = StageSummary(name, str(input_path), str(output_path))
     reader = JsonReader(input_path)
     rejects = RejectSink(rejects_path)
@@ -164,6 +163,7 @@ def run_file_stage(
             yield record
 
     with sigterm_as_interrupt(), locked([output_path, *also_lock], wait):
+        started = time.monotonic()  # after any wait for the lock
         for path in (output_path, stats_path(output_path), rejects_path, *companions):
             if path is not None:
                 remove_stale_temp_files(path)
