@@ -60,7 +60,7 @@ def _strict_decoder() -> json.JSONDecoder:
 def _check_strings(text: str, value: Any) -> None:
     """Raises `_NotJson` when `value`, decoded from `text`, holds a lone surrogate (`\\ud800`):
     such a string cannot be written as UTF-8 by any later stage."""
-    if "\\u" not in text or not _SURROGATE_ESCAPE.search(text):
+    if not _SURROGATE_ESCAPE.search(text):
         return
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
@@ -248,10 +248,11 @@ class JsonReader:
                     if end - position > MAX_RECORD_CHARS:
                         raise fail(record_cap(), position, index + 1)
                     self.last_text = buffer[position:end]
-                    try:
-                        _check_strings(self.last_text, value)
-                    except _NotJson as error:
-                        raise fail(f"invalid JSON: {error}", position, index + 1) from None
+                    if "\\u" in self.last_text:  # checked here, not in a call: this runs per record
+                        try:
+                            _check_strings(self.last_text, value)
+                        except _NotJson as error:
+                            raise fail(f"invalid JSON: {error}", position, index + 1) from None
                     position = end
                     if position > CHUNK_CHARS:
                         compact()
