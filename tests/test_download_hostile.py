@@ -295,3 +295,14 @@ def test_huge_images_at_once_stay_under_2_gb(tmp_path, server):
     peak_mib = int(probe.stdout) / 1024
     assert peak_mib < 2048
     assert len(pngs(tmp_path / "img")) == HUGE_IMAGES
+
+
+def test_a_killed_runs_temporary_images_are_removed_by_the_next_run(tmp_path, server):
+    server.routes["/a.jpg"] = Reply(body=JPEG, headers=JPG)
+    stale = tmp_path / "images" / "part" / ".x.png.k3j_9zqa.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half an image")
+    kept = tmp_path / "images" / "part" / "notes.tmp"
+    kept.write_bytes(b"not ours")
+    download(tmp_path, [sample(server.url("/a.jpg"))])
+    assert not stale.exists() and kept.exists()
