@@ -262,7 +262,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-HUGE_IMAGES = 8  # each decodes to 750 MB at its peak: unbounded, eight in flight would need 6 GB
+HUGE_IMAGES = 16  # each decodes to 750 MB at its peak: at the default 16 workers, 12 GB unbounded
 
 
 def test_huge_images_at_once_stay_under_2_gb(tmp_path, server):
