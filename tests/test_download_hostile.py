@@ -306,3 +306,15 @@ def test_a_killed_runs_temporary_images_are_removed_by_the_next_run(tmp_path, se
     kept.write_bytes(b"not ours")
     download(tmp_path, [sample(server.url("/a.jpg"))])
     assert not stale.exists() and kept.exists()
+
+
+def test_an_image_on_disk_without_its_manifest_entry_is_fetched_again(tmp_path, server):
+    server.routes.update({"/a.jpg": Reply(body=JPEG, headers=JPG), "/b.jpg": Reply(body=JPEG, headers=JPG)})
+    samples = [sample(server.url("/a.jpg")), sample(server.url("/b.jpg"))]
+    config, _ = download(tmp_path, samples)
+    lines = config.manifest.read_bytes().splitlines()
+    config.manifest.write_bytes(lines[0] + b"\n")  # as a run before journaling left it: b's entry lost
+    config, summary = download(tmp_path, samples)
+    assert summary.notes == {"present": 1, "written": 1}
+    assert server.counts() == {"/a.jpg": 1, "/b.jpg": 2}
+    assert [entry["id"] for entry in read_json(config.manifest)] == [s["id"] for s in samples]

@@ -5,7 +5,8 @@ a bounded window of samples in flight so memory does not grow with the dataset, 
 shared by the workers so huge images do not either. Samples come back out in input order, for the
 stage runner to write. Images already on disk are skipped without a request. Each image's manifest
 entry is journaled before the image itself is renamed into place, so whatever kills a run, every
-image on disk has its entry; the journal is compacted into the manifest when the run completes.
+image on disk has its entry (one that has none, left by another tool, is fetched again); the journal
+is compacted into the manifest when the run completes.
 """
 
 from __future__ import annotations
@@ -116,8 +117,9 @@ def manifest_entry(sample: Sample, served_by: str, width: int, height: int, sour
 
 
 class Downloader:
-    def __init__(self, config: DownloadConfig, journal: IO[bytes]):
+    def __init__(self, config: DownloadConfig, journal: IO[bytes], journaled: set[str]):
         self.config = config
+        self.journaled = journaled  # ids whose image has a manifest entry
         self.fetcher = Fetcher(config.fetch, pool_size=config.workers)
         self.budget = PixelBudget(config.pixels_in_flight)
         return_freed_images_to_the_system()
@@ -134,8 +136,8 @@ class Downloader:
         if problem:
             return Outcome(sample, "unsafe_image_path", detail=f"{sample.image[:120]!r}: {problem}")
         target = (self.config.folder / sample.image).resolve()
-        if target.is_file() and not self.config.replace:
-            return Outcome(sample, "present")
+        if target.is_file() and not self.config.replace and sample.id in self.journaled:
+            return Outcome(sample, "present")  # an image on disk without its entry is fetched again
         failure: FetchFailed | None = None
         for url in self.candidate_urls(sample.url):
             try:
@@ -219,8 +221,9 @@ class DownloadStage:
 
     def __call__(self, samples: Iterable[Sample]) -> Iterator[Sample | Rejected]:
         remove_stale_image_temp_files(self.config.folder)
+        journaled = {entry["id"] for entry in journal_entries(self.config.manifest) if "id" in entry}
         with open_journal(self.config.manifest) as journal:
-            downloader = Downloader(self.config, journal)
+            downloader = Downloader(self.config, journal, journaled)
             try:
                 for outcome in downloader.outcomes(samples):
                     if outcome.status in self.counts:
