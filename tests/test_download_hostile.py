@@ -80,7 +80,7 @@ def test_second_download_is_refused_or_waits_and_fetches_nothing_twice(tmp_path,
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
 def test_every_image_on_disk_keeps_its_manifest_entry_across_signals(tmp_path, server, signum):
-    server.routes.update({f"/{i}.jpg": Reply(body=JPEG, headers=JPG, delay=0.05) for i in range(60)})
+    server.routes.update({f"/{i}.jpg": Reply(body=JPEG, headers=JPG, delay=0.1) for i in range(60)})
     samples = [sample(server.url(f"/{i}.jpg")) for i in range(60)]
     dataset = write_json(tmp_path / "ds.json", samples)
     images = tmp_path / "images"

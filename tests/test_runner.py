@@ -23,12 +23,18 @@ from tests.helpers import raw, read_json, run_cli, write_json
 TIMEOUT = 30
 
 
+def default_signals() -> None:
+    """In the child: Ctrl-C as a terminal sends it, even where the test runs with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def ilid(*args: object) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,
     )
 
 
