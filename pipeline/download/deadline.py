@@ -26,6 +26,7 @@ RECHECK_SECONDS = 0.1  # after the deadline, how often to look for a socket stil
 class Deadline:
     def __init__(self, seconds: float):
         self.expired = False
+        self._done = False  # the request is over: nothing left to cut
         self._connection: Any = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
@@ -42,6 +43,8 @@ class Deadline:
 
     def _expire(self) -> None:
         with self._lock:
+            if self._done:
+                return
             self.expired = True
             sock = getattr(self._connection, "sock", None)
             if sock is None:  # still connecting (bounded by the connect timeout): look again soon
@@ -49,11 +52,12 @@ class Deadline:
                 self._timer.daemon = True
                 self._timer.start()
                 return
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
         with self._lock:
+            self._done = True
             self._timer.cancel()
             self._connection = None
 
