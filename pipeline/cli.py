@@ -14,16 +14,26 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from pipeline.errors import IlidError
+from pipeline.errors import IlidError, NothingKept, Terminated
+from pipeline.interrupts import sigterm_as_interrupt
 from pipeline.jsonio import describe_validation_error
+from pipeline.lock import WAIT_FOR_LOCKS
 
 
 class IlidGroup(click.Group):
-    """Turns an `IlidError` into one line on stderr and exit code 2, Ctrl-C into exit code 130."""
+    """Turns an `IlidError` into one line on stderr and exit code 2, a stage that kept nothing of a
+    non-empty input into exit code 1 (after its summary), Ctrl-C into 130 and SIGTERM into 143."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        wait = WAIT_FOR_LOCKS.set(False)
         try:
-            return super().invoke(ctx)
+            with sigterm_as_interrupt():
+                return super().invoke(ctx)
+        except NothingKept:
+            sys.exit(1)
+        except Terminated:
+            click.echo("terminated: finished outputs are kept; rerun to resume", err=True)
+            sys.exit(143)
         except IlidError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(2)
@@ -33,6 +43,8 @@ class IlidGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: finished outputs are kept; rerun to resume", err=True)
             sys.exit(130)
+        finally:
+            WAIT_FOR_LOCKS.reset(wait)
 
 
 @click.group(cls=IlidGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,9 +53,24 @@ def cli() -> None:
     """ilid: turn industrial web catalogs into a language-image dataset (ILID)."""
 
 
+def _set_wait(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        WAIT_FOR_LOCKS.set(True)
+
+
+wait_option = click.option(
+    "--wait",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_wait,
+    help="When another run holds the output, wait for it instead of failing at once.",
+)
+
+
 def input_output(function: Callable[..., Any]) -> Callable[..., Any]:
     """The flags every file-to-file stage shares."""
     options = [
+        wait_option,
         click.option(
             "--file",
             "-i",
@@ -204,8 +231,18 @@ def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
     type=click.Path(path_type=Path),
     help="A previous labeled file: products whose text it answered are not labeled again.",
 )
+@click.option("--rejects", type=click.Path(path_type=Path), help="Keep invalid input records here.")
+@click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+@wait_option
 @label_options
-def label(input_path: Path, output_path: Path, reuse: Path | None, **options: Any) -> None:
+def label(
+    input_path: Path,
+    output_path: Path,
+    reuse: Path | None,
+    rejects: Path | None,
+    skip_invalid: bool,
+    **options: Any,
+) -> None:
     """Label each product with an LLM: long and short label, description, material, finish.
 
     The hub token is read from HF_TOKEN. Finished batches are checkpointed to OUTPUT.partial.jsonl;
@@ -213,7 +250,14 @@ def label(input_path: Path, output_path: Path, reuse: Path | None, **options: An
     from pipeline.label.config import LabelConfig
     from pipeline.label.stage import run_label
 
-    run_label(input_path, output_path, LabelConfig(**options), reuse=reuse)
+    run_label(
+        input_path,
+        output_path,
+        LabelConfig(**options),
+        reuse=reuse,
+        rejects=rejects,
+        skip_invalid=skip_invalid,
+    )
 
 
 @cli.command()
@@ -237,6 +281,7 @@ def label(input_path: Path, output_path: Path, reuse: Path | None, **options: An
 )
 @click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
 @click.option("--drop-gone", is_flag=True, help="Remove this shop's samples that the input no longer holds.")
+@wait_option
 def assemble(
     input_path: Path,
     dataset: Path,
@@ -281,7 +326,9 @@ def assemble(
 @click.option("--replace", is_flag=True, help="Fetch again images already on disk.")
 @click.option("--workers", default=16, show_default=True, help="Downloads in flight, all hosts together.")
 @click.option("--per-host", default=8, show_default=True, help="Downloads in flight to one host.")
-@click.option("--timeout", default=20.0, show_default=True, help="Connect and read timeout, seconds.")
+@click.option(
+    "--timeout", default=20.0, show_default=True, help="Seconds for a whole request: connect, headers, body."
+)
 @click.option("--retries", default=3, show_default=True, help="Retries on 429, 5xx and connection errors.")
 @click.option("--user-agent", default=None, help="User-Agent header (default names ilid).")
 @click.option("--max-bytes", default=20_000_000, show_default=True, help="Largest image body accepted.")
@@ -293,6 +340,11 @@ def assemble(
     help="URL template tried when a URL is gone, e.g. 'https://web.archive.org/web/2024id_/{url}'.",
 )
 @click.option("--ignore-x-robots-tag", is_flag=True, help="Fetch images even when X-Robots-Tag says noai.")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Keep every sample that failed here, with its reason."
+)
+@click.option("--skip-invalid", is_flag=True, help="Skip invalid input records instead of stopping.")
+@wait_option
 def download(
     dataset: Path,
     folder: Path,
@@ -309,6 +361,8 @@ def download(
     max_pixels: int,
     fallback: str | None,
     ignore_x_robots_tag: bool,
+    rejects: Path | None,
+    skip_invalid: bool,
 ) -> None:
     """Fetch every sample's image, fit it into W x H (padding repeats the edge), write PNGs."""
     from pipeline.download.fetch import DEFAULT_USER_AGENT, FetchConfig
@@ -337,7 +391,9 @@ def download(
             max_pixels=max_pixels,
             fallback=fallback,
             fetch=fetch,
-        )
+        ),
+        rejects=rejects,
+        skip_invalid=skip_invalid,
     )
 
 
@@ -416,6 +472,7 @@ def curate(
     help="The previous crawl's raw file (a folder of SHOP_raw.json with several shops): fetch only "
     "product pages that are new or changed.",
 )
+@wait_option
 def crawl(
     spiders: tuple[str, ...],
     output: Path,
@@ -500,6 +557,7 @@ def new_spider(name: str, sitemap: str, product_url: str, force: bool) -> None:
 @click.option("--image-width", "--image_width", "width", default=512, show_default=True)
 @click.option("--image-height", "--image_height", "height", default=512, show_default=True)
 @click.option("--force", is_flag=True, help="Rerun stages whose output is newer than their input.")
+@wait_option
 @label_options
 def run(
     spider: str,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,8 +24,9 @@ from urllib.parse import urlsplit
 
 from pipeline.errors import IlidError
 from pipeline.jsonio import InvalidRecord, RecordWriter, journal_entries, read_records
+from pipeline.lock import OutputLock, remove_stale_temp_files
 from pipeline.records import RawItem
-from pipeline.stage import Rejected, RejectSink, StageSummary, finish
+from pipeline.stage import Rejected, RejectSink, StageSummary, fail_if_nothing_kept, finish, stats_path
 
 
 def parse_assignments(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -116,6 +118,19 @@ def shop_state(shop: ShopCrawl) -> dict[str, Any]:
 def run_crawls(
     shops: list[ShopCrawl], overrides: dict[str, str], cache: bool = False, max_items: int | None = None
 ) -> list[StageSummary]:
+    """The crawl under the stage runner's rules: every shop's output locked for the whole crawl and its
+    stale temporary files removed."""
+    with ExitStack() as locks:
+        for shop in shops:
+            locks.enter_context(OutputLock(shop.output))
+            for path in (shop.output, stats_path(shop.output)):
+                remove_stale_temp_files(path)
+        return crawl_shops(shops, overrides, cache, max_items)
+
+
+def crawl_shops(
+    shops: list[ShopCrawl], overrides: dict[str, str], cache: bool, max_items: int | None
+) -> list[StageSummary]:
     """Every shop in one Scrapy process, each its own crawler (so politeness is per shop and domain), its
     own output and summary. A shop whose spider fails to start is reported; the others go on."""
     from scrapy.crawler import AsyncCrawlerProcess
@@ -189,6 +204,7 @@ def run_crawl(
     summary = run_crawls([shop], overrides, cache, max_items)[0]
     if "failed" in summary.notes:
         raise IlidError(f"crawl {shop.name}: {summary.notes['failed']}")
+    fail_if_nothing_kept(summary, summary.kept)
     return summary
 
 

@@ -1,13 +1,18 @@
 """Streaming, validated, atomic JSON I/O.
 
-`.jsonl` files hold one record per line; any other suffix is a JSON array. Arrays are read
-element by element (never the whole file at once) and written one record per line, so both
-formats stream and stay readable by `json.load`, orjson and ILID's tools.
+`.jsonl` (and `.jl`, as Scrapyd writes) files hold one record per line; any other suffix is a JSON
+array. Arrays are read element by element (never the whole file at once) and written one record per
+line, so both formats stream and stay readable by `json.load`, orjson and ILID's tools.
+
+Both formats accept the same JSON: strict (no NaN or Infinity), valid UTF-8 without lone surrogates,
+nested at most as deep as the parser allows, one record at most `MAX_RECORD_CHARS` long. Anything
+else stops the read with one line naming the file and the record (numbered from 1).
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 import re
@@ -25,13 +30,56 @@ from pipeline.records import Record
 
 CHUNK_CHARS = 1 << 16
 MAX_RECORD_CHARS = 16 << 20  # a single record larger than this is treated as a broken file
+JSONL_SUFFIXES = (".jsonl", ".jl")
 
 M = TypeVar("M", bound=BaseModel)
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def is_jsonl(path: str | os.PathLike[str]) -> bool:
-    return str(path).endswith((".jsonl", ".jl"))  # .jl: as Scrapyd writes JSON Lines
+    return str(path).endswith(JSONL_SUFFIXES)
+
+
+def record_cap() -> str:
+    return f"larger than the cap on one record ({MAX_RECORD_CHARS:,} characters)"
+
+
+class _NotJson(ValueError):
+    """What the standard parser lets through and JSON (and orjson) do not."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not valid JSON")
+
+
+def _strict_decoder() -> json.JSONDecoder:
+    return json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _check_strings(text: str, value: Any) -> None:
+    """Raises `_NotJson` when `value`, decoded from `text`, holds a lone surrogate (`\\ud800`):
+    such a string cannot be written as UTF-8 by any later stage."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise _NotJson(f"a string holds a lone surrogate ({error.object[error.start]!r})") from None
+
+
+def decode_problem(text: str) -> str | None:
+    """Why the standard parser, made as strict as orjson, refuses `text` (None when it accepts it)."""
+    try:
+        value = _strict_decoder().decode(text)
+        _check_strings(text, value)
+    except _NotJson as error:
+        return str(error)
+    except RecursionError:
+        return "nested too deeply"
+    except json.JSONDecodeError as error:
+        return error.msg
+    return None
 
 
 class JsonReader:
@@ -56,18 +104,40 @@ class JsonReader:
 
     def _iter_lines(self) -> Iterator[tuple[int, Any]]:
         index = 0
+        limit = MAX_RECORD_CHARS * 4  # bytes: up to four a character
         with self.path.open("rb") as handle:
-            for line_number, line in enumerate(handle, start=1):
+            line_number = 0
+            while line := handle.readline(limit + 1):
+                line_number += 1
+                offset = self.bytes_read
                 self.bytes_read += len(line)
+                if len(line) > limit:
+                    raise IlidError(f"{self.path}: record {index + 1} (line {line_number}): {record_cap()}")
                 if not line.strip():
                     continue
                 try:
                     value = orjson.loads(line)
                 except orjson.JSONDecodeError as error:
-                    raise IlidError(f"{self.path}: line {line_number}: invalid JSON: {error.msg}") from None
+                    problem = self._line_problem(line, offset, error.msg)
+                    raise IlidError(
+                        f"{self.path}: record {index + 1} (line {line_number}): {problem}"
+                    ) from None
                 self.last_text = line.decode().strip()
+                if len(line) > MAX_RECORD_CHARS and len(self.last_text) > MAX_RECORD_CHARS:
+                    raise IlidError(f"{self.path}: record {index + 1} (line {line_number}): {record_cap()}")
                 yield index, value
                 index += 1
+
+    @staticmethod
+    def _line_problem(line: bytes, offset: int, message: str) -> str:
+        """The same words for a bad line as for a bad record of a JSON array."""
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return f"not valid UTF-8 (byte 0x{line[error.start]:02x} at offset {offset + error.start})"
+        if message == "depth limit exceeded":
+            return "nested too deeply"
+        return f"invalid JSON: {decode_problem(text) or message}"
 
     def _chunks(self, handle: IO[bytes]) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -89,7 +159,7 @@ class JsonReader:
                 return
 
     def _iter_array(self) -> Iterator[tuple[int, Any]]:
-        decoder = json.JSONDecoder()
+        decoder = _strict_decoder()
         with self.path.open("rb") as handle:
             chunks = self._chunks(handle)
             buffer = ""
@@ -98,23 +168,31 @@ class JsonReader:
             column_base = 0  # characters after the last dropped newline
             at_end = False
 
-            def fail(message: str, at: int) -> IlidError:
+            def fail(message: str, at: int, record: int | None = None) -> IlidError:
                 line = lines_before + buffer.count("\n", 0, at) + 1
                 last_newline = buffer.rfind("\n", 0, at)
                 column = at - last_newline if last_newline >= 0 else column_base + at + 1
-                return IlidError(f"{self.path}: line {line}, column {column}: {message}")
+                where = f"line {line}, column {column}"
+                if record is not None:
+                    where = f"record {record} ({where})"
+                return IlidError(f"{self.path}: {where}: {message}")
 
-            def fill() -> bool:
-                """Appends the next chunk; False at the end of the file."""
+            def fill(at_least: int = 1) -> bool:
+                """Appends chunks, `at_least` characters' worth; False at the end of the file."""
                 nonlocal buffer, at_end
                 if at_end:
                     return False
-                try:
-                    buffer += next(chunks)
-                except StopIteration:
-                    at_end = True
-                    return False
-                return True
+                added: list[str] = []
+                size = 0
+                while size < at_least:
+                    try:
+                        added.append(next(chunks))
+                    except StopIteration:
+                        at_end = True
+                        break
+                    size += len(added[-1])
+                buffer += "".join(added)
+                return bool(added)
 
             def compact() -> None:
                 """Drops the text already parsed, remembering its lines for error positions."""
@@ -154,13 +232,28 @@ class JsonReader:
                         try:
                             value, end = decoder.raw_decode(buffer, position)
                         except json.JSONDecodeError as error:
-                            if len(buffer) - position < MAX_RECORD_CHARS and fill():
+                            unparsed = len(buffer) - position
+                            if unparsed > MAX_RECORD_CHARS:
+                                raise fail(record_cap(), position, index + 1) from None
+                            if fill(unparsed):  # doubling what is buffered keeps a long record linear
                                 continue
-                            raise fail(error.msg, error.pos) from None
+                            raise fail(error.msg, error.pos, index + 1) from None
+                        except _NotJson as error:
+                            raise fail(f"invalid JSON: {error}", position, index + 1) from None
+                        except RecursionError:
+                            raise fail("nested too deeply", position, index + 1) from None
                         if end == len(buffer) and fill():
                             continue  # a number cut at the chunk's end would decode short
                         break
-                    self.last_text = buffer[position:end]
+                    if end - position > MAX_RECORD_CHARS:
+                        raise fail(record_cap(), position, index + 1)
+                    self.last_text = text = buffer[position:end]
+                    # Per record, so the cheapest test first: one character is found at memchr's speed.
+                    if "\\" in text and "\\u" in text:
+                        try:
+                            _check_strings(text, value)
+                        except _NotJson as error:
+                            raise fail(f"invalid JSON: {error}", position, index + 1) from None
                     position = end
                     if position > CHUNK_CHARS:
                         compact()
@@ -198,7 +291,7 @@ class InvalidRecord:
     """A record that failed validation, kept so that `--skip-invalid` can send it to the rejects."""
 
     def __init__(self, index: int, value: Any, field: str, message: str):
-        self.index = index
+        self.index = index  # from 0; messages number records from 1
         self.value = value
         self.field = field
         self.message = message
@@ -243,7 +336,9 @@ def read_valid_with_text(
         try:
             yield model.model_validate(value), reader.last_text
         except ValidationError as error:
-            raise IlidError(f"{reader.path}: record {index}: {describe_validation_error(error)}") from None
+            raise IlidError(
+                f"{reader.path}: record {index + 1}: {describe_validation_error(error)}"
+            ) from None
 
 
 def read_valid(path: str | os.PathLike[str], model: type[M], reader: JsonReader | None = None) -> Iterator[M]:
@@ -361,11 +456,19 @@ def journal_entries(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
             yield entry
 
 
+def temp_prefix(path: Path) -> str:
+    """`.<name>.`: a temporary file's name starts so, and the next run knows it as its own. A name
+    too long to take the temporary file's extra 15 bytes gets a digest of itself instead."""
+    if len(path.name.encode("utf-8", "surrogatepass")) > 240:
+        return f".{hashlib.blake2b(path.name.encode('utf-8', 'surrogatepass'), digest_size=8).hexdigest()}."
+    return f".{path.name}."
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Writes `data` to a temporary file beside `path`, then renames it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)

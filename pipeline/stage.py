@@ -1,8 +1,12 @@
-"""The stage contract: stream records in, yield kept records or `Rejected` ones, count every drop.
+"""The stage contract and its one runner: stream records in, yield kept records or `Rejected` ones.
 
-A stage is any callable `items -> iterator of (output record | Rejected)`. `run_file_stage` reads and
-validates the input, writes kept records atomically, the rejects (with their reason) when asked, and
-the counts to `<output>.stats.json`.
+A stage is any callable `items -> iterator of (output record | Rejected | Carried)`. `run_file_stage`
+does everything else, the same way for every stage: it locks the output (and any folder the stage
+writes), removes the temporary files a killed run of it left, reads and validates the input, writes
+kept records atomically, the rejects (with their reason) when asked, the counts to
+`<output>.stats.json`, shows progress and prints one summary line. SIGTERM ends it as Ctrl-C does:
+the previous output stays, the temporary files go, the locks are released. A non-empty input that
+leaves an empty output raises `NothingKept` after the summary (the CLI exits with code 1).
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pipeline.errors import NothingKept
+from pipeline.interrupts import sigterm_as_interrupt
 from pipeline.jsonio import InvalidRecord, JsonReader, RecordWriter, plain, read_records, write_json
+from pipeline.lock import locked, remove_stale_temp_files
 from pipeline.progress import stream_progress
 
 
@@ -108,20 +115,38 @@ class RejectSink:
 
 
 Stage = Callable[[Iterable[Any]], Iterator[Any]]
+PathLike = str | os.PathLike[str]
+
+
+def fail_if_nothing_kept(summary: StageSummary, written: int) -> None:
+    """Raises `NothingKept` when records were read and the output holds none."""
+    if summary.read and not written:
+        raise NothingKept(summary)
 
 
 def run_file_stage(
     name: str,
     stage: Stage,
-    input_path: str | os.PathLike[str],
+    input_path: PathLike,
     model: type[BaseModel],
-    output_path: str | os.PathLike[str],
+    output_path: PathLike,
     *,
-    rejects_path: str | os.PathLike[str] | None = None,
+    rejects_path: PathLike | None = None,
     skip_invalid: bool = False,
     notes: Callable[[], dict[str, Any]] | None = None,
+    wait: bool | None = None,
+    also_lock: Iterable[PathLike] = (),
+    companions: Iterable[PathLike] = (),
+    after_commit: Callable[[StageSummary], None] | None = None,
 ) -> StageSummary:
-    started = time.monotonic()
+    """Runs `stage` from `input_path` to `output_path`; returns the summary it printed.
+
+    `wait` waits for another run holding the output instead of failing at once (by default, as
+    `--wait` says); `also_lock` names further outputs (download's image folder) locked after the
+    output; `companions` are files the stage writes itself beside its output (a manifest), whose
+    stale temporary files are removed too. `notes` adds the stage's own counts to the summary;
+    `after_commit` runs once the output is in place, before the summary.
+    """
     summary = StageSummary(name, str(input_path), str(output_path))
     reader = JsonReader(input_path)
     rejects = RejectSink(rejects_path)
@@ -137,16 +162,25 @@ def run_file_stage(
                 continue
             yield record
 
-    with rejects, RecordWriter(output_path) as writer:
-        for result in stage(valid_records()):
-            if isinstance(result, Rejected):
-                summary.dropped[result.reason] += 1
-                rejects.write(result)
-            elif isinstance(result, Carried):
-                writer.write_text(result.text.encode())
-            else:
-                writer.write(result)
-                summary.kept += 1
-    if notes:
-        summary.notes.update(notes())
-    return finish(summary, started)
+    with sigterm_as_interrupt(), locked([output_path, *also_lock], wait):
+        started = time.monotonic()  # after any wait for the lock
+        for path in (output_path, stats_path(output_path), rejects_path, *companions):
+            if path is not None:
+                remove_stale_temp_files(path)
+        with rejects, RecordWriter(output_path) as writer:
+            for result in stage(valid_records()):
+                if isinstance(result, Rejected):
+                    summary.dropped[result.reason] += 1
+                    rejects.write(result)
+                elif isinstance(result, Carried):
+                    writer.write_text(result.text.encode())
+                else:
+                    writer.write(result)
+                    summary.kept += 1
+        if after_commit:
+            after_commit(summary)
+        if notes:
+            summary.notes.update(notes())
+        finish(summary, started)
+    fail_if_nothing_kept(summary, writer.count)
+    return summary

@@ -25,7 +25,7 @@ def validate_file(path: Path, kind: str | None, show: int) -> bool:
     for record in read_records(path, RECORD_KINDS[kind], skip_invalid=True):
         if isinstance(record, InvalidRecord):
             if sum(problems.values()) < show:
-                click.echo(f"{path}: record {record.index}: {record.problem}", err=True)
+                click.echo(f"{path}: record {record.index + 1}: {record.problem}", err=True)
             problems[record.field] += 1
             continue
         valid += 1

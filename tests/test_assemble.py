@@ -62,5 +62,5 @@ def test_invalid_dataset_is_reported_not_overwritten(tmp_path):
     items = write_json(tmp_path / "p.json", [postfiltered("http://a/1.jpg")])
     result = run_cli("assemble", "-i", items, "--dataset", dataset, "--source-tag", "rs")
     assert result.exit_code == 2
-    assert "dataset.json: record 0: image: Field required" in result.stderr
+    assert "dataset.json: record 1: image: Field required" in result.stderr
     assert dataset.read_bytes() == before

@@ -24,7 +24,7 @@ def test_bad_input_is_one_line_and_exit_2_without_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        f"error: {source}: record 1: web.label: Input should be a valid string"
+        f"error: {source}: record 2: web.label: Input should be a valid string"
     )
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "o.json").exists()
@@ -41,5 +41,5 @@ def test_validate_counts_and_guesses_the_kind(tmp_path):
     result = run_cli("validate", source)
     assert result.exit_code == 1
     assert "3 raw records, 2 valid, 1 invalid (web 1)" in result.output
-    assert "record 1: web: Field required" in result.stderr
+    assert "record 2: web: Field required" in result.stderr
     assert run_cli("validate", source, "--as", "dataset").exit_code == 1

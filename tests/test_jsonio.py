@@ -35,9 +35,9 @@ def test_empty_array_is_zero_records(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[{"url": "a"},\n {"url" "b"}]', "a.json: line 2, column 9: Expecting ':' delimiter"),
+        ('[{"url": "a"},\n {"url" "b"}]', "a.json: record 2 (line 2, column 9): Expecting ':' delimiter"),
         ('[{"url": "a"}\n\n  {"url": "b"}]', "a.json: line 3, column 3: expected ',' or ']' after a record"),
-        ('[{"url": "a"},', "a.json: line 1, column 15: Expecting value"),
+        ('[{"url": "a"},', "a.json: record 2 (line 1, column 15): Expecting value"),
         ('{"url": "a"}', "a.json: line 1, column 1: expected a JSON array"),
         ("", "a.json: line 1, column 1: empty file"),
         ("[1] [2]", "a.json: line 1, column 5: extra data after the array"),
@@ -53,7 +53,7 @@ def test_malformed_json_names_line_and_column(tmp_path, text, message):
 
 def test_malformed_jsonl_names_the_line(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"url": "a"}\n{"url": \n')
-    with pytest.raises(IlidError, match=r"a\.jsonl: line 2: invalid JSON"):
+    with pytest.raises(IlidError, match=r"a\.jsonl: record 2 \(line 2\): invalid JSON: Expecting value"):
         list(JsonReader(tmp_path / "a.jsonl"))
 
 
@@ -70,7 +70,7 @@ def test_wrong_type_names_file_record_and_field(tmp_path):
     with pytest.raises(IlidError) as caught:
         list(read_valid(tmp_path / "raw.json", RawItem))
     assert (
-        str(caught.value) == f"{tmp_path / 'raw.json'}: record 17: web.label: Input should be a valid string"
+        str(caught.value) == f"{tmp_path / 'raw.json'}: record 18: web.label: Input should be a valid string"
     )
 
 

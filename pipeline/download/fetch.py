@@ -1,23 +1,23 @@
 """HTTP fetching for images: polite, bounded and safe.
 
 One `requests.Session` (one connection pool per host) serves all workers; a semaphore per host caps
-the requests in flight to it. Each fetch has connect/read timeouts and an overall deadline, streams the
-body under a byte cap, retries 429/5xx and connection errors with exponential backoff that honours
-`Retry-After`, follows a bounded number of redirects, and only ever speaks http(s).
+the requests in flight to it. Each attempt has one deadline for connect, headers and body together
+(a server dripping bytes cannot hold a worker), streams the body under a byte cap, retries 429/5xx
+and connection errors with exponential backoff that honours `Retry-After`, follows a bounded number
+of redirects, and only ever speaks http(s).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
-from requests.adapters import HTTPAdapter
 
+from pipeline.download.deadline import DeadlineAdapter, deadline, expire_all
 from pipeline.httputil import DEFAULT_USER_AGENT, backoff_seconds, retry_after_seconds
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -29,7 +29,7 @@ ACCEPTED_NON_IMAGE_TYPES = {"application/octet-stream", "binary/octet-stream", "
 class FetchConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    timeout: float = Field(default=20.0, gt=0)
+    timeout: float = Field(default=20.0, gt=0, description="seconds for a whole attempt")
     retries: int = Field(default=3, ge=0)
     backoff: float = Field(default=1.0, ge=0, description="first retry's wait; doubles each time")
     per_host: int = Field(default=8, ge=1)
@@ -63,6 +63,29 @@ class Fetched:
     content_type: str
 
 
+def connection_problem(error: BaseException) -> str:
+    """`connection refused`, `connection reset`, ... : what went wrong under requests' wrappers."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, ConnectionResetError):
+            return "connection reset"
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None))
+        pending += [linked_error for linked_error in linked if isinstance(linked_error, BaseException)]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+    text = str(error).lower()
+    for problem in ("connection refused", "connection reset", "network is unreachable", "no route to host"):
+        if problem in text:
+            return problem
+    return "connection failed"
+
+
 def status_reason(status: int) -> str:
     if status in GONE_STATUSES:
         return "not_found"
@@ -88,16 +111,22 @@ class Fetcher:
         self.session = requests.Session()
         self.session.max_redirects = config.max_redirects
         self.session.headers.update({"User-Agent": config.user_agent, "Accept": "image/*,*/*;q=0.5"})
-        adapter = HTTPAdapter(pool_connections=64, pool_maxsize=max(pool_size, config.per_host))
+        adapter = DeadlineAdapter(pool_connections=64, pool_maxsize=max(pool_size, config.per_host))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._host_slots: dict[str, threading.BoundedSemaphore] = defaultdict(
             lambda: threading.BoundedSemaphore(config.per_host)
         )
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
 
     def close(self) -> None:
         self.session.close()
+
+    def stop(self) -> None:
+        """The run is interrupted: cut the requests in flight, start and retry none."""
+        self._stopped.set()
+        expire_all()
 
     def _slot(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
@@ -110,6 +139,8 @@ class Fetcher:
             raise FetchFailed("unsupported_url", detail=url[:80])
         attempt = 0
         while True:
+            if self._stopped.is_set():
+                raise FetchFailed("interrupted")
             try:
                 with self._slot(parts.hostname):
                     return self._fetch_once(url)
@@ -117,11 +148,23 @@ class Fetcher:
                 if failure.reason not in RETRIED_REASONS or attempt >= self.config.retries:
                     raise
                 wait = failure.retry_after
-            time.sleep(backoff_seconds(attempt, self.config.backoff, wait))
+            self._stopped.wait(backoff_seconds(attempt, self.config.backoff, wait))
             attempt += 1
 
     def _fetch_once(self, url: str) -> Fetched:
-        deadline = time.monotonic() + self.config.timeout * 3
+        with deadline(self.config.timeout) as watch:
+            try:
+                fetched = self._request(url)
+            except (FetchFailed, requests.RequestException) as failure:
+                if watch.expired:
+                    status = getattr(failure, "status", None)
+                    raise FetchFailed("timeout", status, "no answer in time") from None
+                raise
+            if watch.expired:  # cut while reading a body that has no declared length
+                raise FetchFailed("timeout", detail="no answer in time")
+            return fetched
+
+    def _request(self, url: str) -> Fetched:
         try:
             response = self.session.get(url, stream=True, timeout=self.config.timeout)
         except requests.TooManyRedirects:
@@ -133,7 +176,7 @@ class Fetcher:
         except requests.ConnectionError as error:
             if "resolve" in str(error).lower():  # DNS says no such host: retrying will not help
                 raise FetchFailed("unresolvable") from None
-            raise FetchFailed("unreachable", detail=type(error).__name__) from None
+            raise FetchFailed("unreachable", detail=connection_problem(error)) from None
         except requests.RequestException as error:
             raise FetchFailed("bad_request", detail=str(error)[:120]) from None
 
@@ -159,8 +202,6 @@ class Fetcher:
                     body += chunk
                     if len(body) > self.config.max_bytes:
                         raise FetchFailed("too_large", status, f"over {self.config.max_bytes:,} bytes")
-                    if time.monotonic() > deadline:
-                        raise FetchFailed("timeout", status, "body too slow")
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
                 raise FetchFailed("timeout", status, "body interrupted") from None
             return Fetched(response.url, bytes(body), content_type)

@@ -1,40 +1,47 @@
 """The download stage: fetch every sample's image and write it where the dataset says.
 
 Workers run in a thread pool (network waits and Pillow's decode/resize/encode release the GIL), with
-a bounded number of samples in flight so memory does not grow with the dataset. Images already on
-disk are skipped without a request, and each written image is journaled to the manifest at once, so
-a killed run resumes where it stopped.
+a bounded window of samples in flight so memory does not grow with the dataset, and a pixel budget
+shared by the workers so huge images do not either. Samples come back out in input order, for the
+stage runner to write. Images already on disk are skipped without a request. Each image's manifest
+entry is journaled before the image itself is renamed into place, so whatever kills a run, every
+image on disk has its entry (one that has none, left by another tool, is fetched again); the journal
+is compacted into the manifest when the run completes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import sys
-import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.download.fetch import FetchConfig, Fetcher, FetchFailed
-from pipeline.download.imaging import ImageRejected, prepare_image
-from pipeline.errors import IlidError
-from pipeline.jsonio import (
-    JsonReader,
-    RecordWriter,
-    journal_entries,
-    open_journal,
-    read_valid,
-    read_valid_with_text,
-    write_bytes,
+from pipeline.download.imaging import (
+    PIXELS_IN_FLIGHT,
+    ImageRejected,
+    PixelBudget,
+    prepare_image,
+    return_freed_images_to_the_system,
 )
-from pipeline.progress import progress
+from pipeline.errors import IlidError
+from pipeline.jsonio import RecordWriter, journal_entries, open_journal, write_bytes
 from pipeline.records import Sample
-from pipeline.stage import StageSummary, finish
+from pipeline.stage import Rejected, StageSummary, run_file_stage
+
+MAX_NAME_BYTES = 255  # the longest file or folder name common file systems take
+WINDOW_PER_WORKER = 32  # samples in flight (submitted, not yet written out) per worker
+_TEMP_FILE = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
 
 
 class DownloadConfig(BaseModel):
@@ -48,6 +55,7 @@ class DownloadConfig(BaseModel):
     replace: bool = False
     workers: int = Field(default=16, ge=1, le=256)
     max_pixels: int = Field(default=50_000_000, gt=0)
+    pixels_in_flight: int = Field(default=PIXELS_IN_FLIGHT, gt=0)
     fallback: str | None = None
     fetch: FetchConfig = FetchConfig()
 
@@ -67,13 +75,25 @@ class DownloadConfig(BaseModel):
         return Path(f"{self.downloaded}.failures.jsonl")
 
 
-def safe_image_path(folder: Path, image: str) -> Path | None:
-    """`folder/image`, or None when `image` is absolute or would land outside `folder`."""
+def image_path_problem(folder: Path, image: str) -> str | None:
+    """Why `image` may not be written under `folder`, or None when it names a file strictly inside."""
     relative = Path(image)
-    if not image or "\x00" in image or relative.is_absolute() or ".." in relative.parts:
-        return None
+    if not image or "\x00" in image:
+        return "empty or holds a NUL byte"
+    if relative.is_absolute() or ".." in relative.parts:
+        return "absolute or climbs out of the folder"
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in relative.parts):
+        return f"a path part is over {MAX_NAME_BYTES} bytes"
+    root = folder.resolve()
     target = (folder / relative).resolve()
-    return target if target.is_relative_to(folder.resolve()) else None
+    if target == root or not target.is_relative_to(root):
+        return "not a file inside the folder"
+    return None
+
+
+def safe_image_path(folder: Path, image: str) -> Path | None:
+    """`folder/image`, or None unless `image` names a file strictly inside `folder`."""
+    return None if image_path_problem(folder, image) else (folder / image).resolve()
 
 
 @dataclass
@@ -83,15 +103,28 @@ class Outcome:
     served_by: str | None = None
     http_status: int | None = None
     detail: str = ""
-    width: int | None = None
-    height: int | None = None
-    sha256: str | None = None
+
+
+def manifest_entry(sample: Sample, served_by: str, width: int, height: int, source: bytes) -> dict[str, Any]:
+    return {
+        "id": sample.id,
+        "image": sample.image,
+        "url": served_by,
+        "width": width,
+        "height": height,
+        "sha256": hashlib.sha256(source).hexdigest(),
+    }
 
 
 class Downloader:
-    def __init__(self, config: DownloadConfig):
+    def __init__(self, config: DownloadConfig, journal: IO[bytes], journaled: set[str]):
         self.config = config
+        self.journaled = journaled  # ids whose image has a manifest entry
         self.fetcher = Fetcher(config.fetch, pool_size=config.workers)
+        self.budget = PixelBudget(config.pixels_in_flight)
+        return_freed_images_to_the_system()
+        self._journal = journal
+        self._journal_lock = threading.Lock()
 
     def candidate_urls(self, url: str) -> Iterator[str]:
         yield url
@@ -99,11 +132,12 @@ class Downloader:
             yield self.config.fallback.replace("{url}", url)
 
     def process(self, sample: Sample) -> Outcome:
-        target = safe_image_path(self.config.folder, sample.image)
-        if target is None:
-            return Outcome(sample, "unsafe_image_path", detail=sample.image[:120])
-        if target.exists() and not self.config.replace:
-            return Outcome(sample, "present")
+        problem = image_path_problem(self.config.folder, sample.image)
+        if problem:
+            return Outcome(sample, "unsafe_image_path", detail=f"{sample.image[:120]!r}: {problem}")
+        target = (self.config.folder / sample.image).resolve()
+        if target.is_file() and not self.config.replace and sample.id in self.journaled:
+            return Outcome(sample, "present")  # an image on disk without its entry is fetched again
         failure: FetchFailed | None = None
         for url in self.candidate_urls(sample.url):
             try:
@@ -115,112 +149,130 @@ class Downloader:
                 break
             try:
                 prepared = prepare_image(
-                    fetched.content, self.config.width, self.config.height, self.config.max_pixels
+                    fetched.content,
+                    self.config.width,
+                    self.config.height,
+                    self.config.max_pixels,
+                    self.budget,
                 )
             except ImageRejected as error:
-                return Outcome(sample, error.reason, served_by=url, http_status=200, detail=str(error))
-            write_bytes(target, prepared.png)
-            return Outcome(
-                sample,
-                "written",
-                served_by=url,
-                width=prepared.source_width,
-                height=prepared.source_height,
-                sha256=hashlib.sha256(fetched.content).hexdigest(),
+                return Outcome(
+                    sample, error.reason, served_by=fetched.url, http_status=200, detail=str(error)
+                )
+            entry = manifest_entry(
+                sample, fetched.url, prepared.source_width, prepared.source_height, fetched.content
             )
+            try:
+                self.journal(entry)
+                write_bytes(target, prepared.png)
+            except OSError as error:
+                return Outcome(
+                    sample, "write_failed", served_by=fetched.url, detail=error.strerror or str(error)
+                )
+            return Outcome(sample, "written", served_by=fetched.url)
         assert failure is not None
         return Outcome(sample, failure.reason, http_status=failure.status, detail=str(failure))
 
-    def outcomes(self, samples: Iterator[Sample]) -> Iterator[Outcome]:
-        """Outcomes as they complete, with at most a few times `workers` samples in flight."""
-        limit = self.config.workers * 4
-        with ThreadPoolExecutor(self.config.workers, thread_name_prefix="download") as pool:
-            pending: set[Future[Outcome]] = set()
+    def journal(self, entry: dict[str, Any]) -> None:
+        """Appends a manifest entry at once (before its image lands, so no image lacks one)."""
+        line = orjson.dumps(entry) + b"\n"
+        with self._journal_lock:
+            self._journal.write(line)
+            self._journal.flush()
+
+    def outcomes(self, samples: Iterable[Sample]) -> Iterator[Outcome]:
+        """Outcomes in input order, with at most `WINDOW_PER_WORKER` samples a worker in flight."""
+        window = self.config.workers * WINDOW_PER_WORKER
+        pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="download")
+        pending: deque[Future[Outcome]] = deque()
+        try:
+            for sample in samples:
+                pending.append(pool.submit(self.process, sample))
+                while pending and (pending[0].done() or len(pending) >= window):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BaseException:
+            # Interrupted: what has not started is dropped, what runs is cut short; images already
+            # written keep their manifest entries.
+            self.fetcher.stop()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def remove_stale_image_temp_files(folder: Path) -> None:
+    """Temporary images a killed run left (`.<id>.png.XXXXXXXX.tmp`); only while the folder is locked."""
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            if _TEMP_FILE.fullmatch(name):
+                Path(directory, name).unlink(missing_ok=True)
+
+
+class DownloadStage:
+    """The download stage for the runner: samples whose image is on disk are kept, in input order;
+    the others are rejected with the reason, and listed in `<OUT>.failures.jsonl` too."""
+
+    def __init__(self, config: DownloadConfig):
+        self.config = config
+        self.kept_ids: list[str] = []
+        self.failures: list[dict[str, Any]] = []
+        self.counts = {"written": 0, "present": 0}
+
+    def __call__(self, samples: Iterable[Sample]) -> Iterator[Sample | Rejected]:
+        remove_stale_image_temp_files(self.config.folder)
+        journaled = {entry["id"] for entry in journal_entries(self.config.manifest) if "id" in entry}
+        with open_journal(self.config.manifest) as journal:
+            downloader = Downloader(self.config, journal, journaled)
             try:
-                for sample in samples:
-                    pending.add(pool.submit(self.process, sample))
-                    if len(pending) >= limit:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        yield from (future.result() for future in done)
-                for future in as_completed(list(pending)):
-                    pending.discard(future)
-                    yield future.result()
+                for outcome in downloader.outcomes(samples):
+                    if outcome.status in self.counts:
+                        self.counts[outcome.status] += 1
+                        self.kept_ids.append(outcome.sample.id)
+                        yield outcome.sample
+                        continue
+                    self.failures.append(
+                        {
+                            "id": outcome.sample.id,
+                            "url": outcome.sample.url,
+                            "reason": outcome.status,
+                            "status": outcome.http_status,
+                            "detail": outcome.detail,
+                        }
+                    )
+                    yield Rejected(outcome.status, outcome.sample)
             finally:
-                for future in pending:
-                    future.cancel()
+                downloader.fetcher.close()
+
+    def notes(self) -> dict[str, int]:
+        return {status: count for status, count in self.counts.items() if count}
+
+    def committed(self, summary: StageSummary) -> None:
+        """The downloaded dataset is in place: compact the manifest to its samples, in its order,
+        and list the failures."""
+        journal = {entry["id"]: entry for entry in journal_entries(self.config.manifest) if "id" in entry}
+        with RecordWriter(self.config.manifest) as writer:
+            writer.write_all(journal[i] for i in self.kept_ids if i in journal)
+        with RecordWriter(self.config.failures) as writer:
+            writer.write_all(self.failures)
+        if self.failures:
+            print(f"download: failures listed in {self.config.failures}", file=sys.stderr)
 
 
-def count_records(path: Path) -> int:
-    return sum(1 for _ in JsonReader(path))
-
-
-def read_journal(path: Path) -> dict[str, dict[str, Any]]:
-    """Manifest entries by id."""
-    return {entry["id"]: entry for entry in journal_entries(path) if "id" in entry}
-
-
-def run_download(config: DownloadConfig) -> StageSummary:
-    started = time.monotonic()
-    summary = StageSummary("download", str(config.dataset), str(config.downloaded))
-    total = count_records(config.dataset)
-    downloader = Downloader(config)
-    failures: list[dict[str, Any]] = []
-    config.manifest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open_journal(config.manifest) as journal:
-            bar = progress(
-                downloader.outcomes(read_valid(config.dataset, Sample)), "download", total, "images"
-            )
-            for outcome in bar:
-                summary.read += 1
-                if outcome.status in ("written", "present"):
-                    summary.notes[outcome.status] = summary.notes.get(outcome.status, 0) + 1
-                    if outcome.status == "written":
-                        journal.write(orjson.dumps(manifest_entry(outcome)) + b"\n")
-                        journal.flush()
-                    continue
-                summary.dropped[outcome.status] += 1
-                failures.append(
-                    {
-                        "id": outcome.sample.id,
-                        "url": outcome.sample.url,
-                        "reason": outcome.status,
-                        "status": outcome.http_status,
-                        "detail": outcome.detail,
-                    }
-                )
-    finally:
-        downloader.fetcher.close()
-    write_results(config, summary, failures)
-    return finish(summary, started)
-
-
-def manifest_entry(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "id": outcome.sample.id,
-        "image": outcome.sample.image,
-        "url": outcome.served_by,
-        "width": outcome.width,
-        "height": outcome.height,
-        "sha256": outcome.sha256,
-    }
-
-
-def write_results(config: DownloadConfig, summary: StageSummary, failures: list[dict[str, Any]]) -> None:
-    """The downloaded dataset and the compacted manifest, both in input order, and the failures."""
-    journal = read_journal(config.manifest)
-    manifest: list[dict[str, Any]] = []
-    with RecordWriter(config.downloaded) as downloaded:
-        for sample, text in read_valid_with_text(config.dataset, Sample):
-            target = safe_image_path(config.folder, sample.image)
-            if target is not None and target.exists():
-                downloaded.write_text(text.encode())
-                if sample.id in journal:
-                    manifest.append(journal[sample.id])
-    summary.kept = downloaded.count
-    with RecordWriter(config.manifest) as writer:
-        writer.write_all(manifest)
-    with RecordWriter(config.failures) as writer:
-        writer.write_all(failures)
-    if failures:
-        print(f"download: failures listed in {config.failures}", file=sys.stderr)
+def run_download(
+    config: DownloadConfig, *, rejects: Path | None = None, skip_invalid: bool = False
+) -> StageSummary:
+    stage = DownloadStage(config)
+    return run_file_stage(
+        "download",
+        stage,
+        config.dataset,
+        Sample,
+        config.downloaded,
+        rejects_path=rejects,
+        skip_invalid=skip_invalid,
+        notes=stage.notes,
+        also_lock=[config.folder],
+        companions=[config.manifest, config.failures],
+        after_commit=stage.committed,
+    )

@@ -2,7 +2,8 @@
 
 Items are sorted by text length so that a batch wastes little padding; finished batches are appended
 to `OUT.partial.jsonl` (flushed), so Ctrl-C loses at most the batch in flight and a rerun labels only
-what is missing. The output is written atomically, in input order, once every item is done.
+what is missing. The stage runner writes the output atomically, in input order, once every item is
+done, and removes the checkpoint once the output is in place.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from pipeline.errors import IlidError
-from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_valid
+from pipeline.jsonio import journal_entries, open_journal, read_valid
 from pipeline.label.answer import parse_answer
 from pipeline.label.backends import Backend, Generation, backend_class
 from pipeline.label.backends.openai import SERVER_ADVICE, WHITESPACE_RUNAWAY
@@ -26,7 +28,7 @@ from pipeline.label.config import LabelConfig
 from pipeline.label.grounding import ground, grounding_counts
 from pipeline.progress import progress
 from pipeline.records import LabeledItem, RawItem
-from pipeline.stage import StageSummary, finish
+from pipeline.stage import StageSummary, run_file_stage
 
 OUTCOMES = ("valid", "fallback-parsed", "failed", "not sampled")
 
@@ -130,26 +132,104 @@ def label_pending(
     return generated_tokens
 
 
-def write_labeled(
-    items: list[RawItem], done: dict[int, dict[str, Any]], output: Path
-) -> tuple[Counter, Counter]:
-    """The output in input order (items not sampled as they came); counts of outcomes and of errors."""
-    outcomes: Counter[str] = Counter()
-    errors: Counter[str] = Counter()
-    with RecordWriter(output) as writer:
+class Labeler:
+    """The label stage for the runner: holds the items (it sorts them by length), labels what the
+    checkpoint and `reuse` (a previous labeled file) lack, retries whitespace runaways once, and yields
+    every item in input order (items not sampled as they came)."""
+
+    def __init__(
+        self,
+        output_path: Path,
+        config: LabelConfig,
+        backend: Backend | None = None,
+        reuse: Path | None = None,
+    ):
+        self.checkpoint = checkpoint_path(output_path)
+        self.config = config
+        self.backend = backend
+        self.reuse = reuse
+        self.tokens = 0
+        self.reused = 0
+        self.runaways = 0
+        self.retried = 0
+        self.grounded: dict[str, int] = {}
+        self.outcomes: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    def loaded_backend(self) -> Backend:
+        if self.backend is None:
+            self.backend = backend_class(self.config.backend)(self.config)
+        return self.backend
+
+    def __call__(self, records: Iterable[RawItem]) -> Iterator[RawItem | dict[str, Any]]:
+        items = list(records)
+        answers = read_answers(self.reuse) if self.reuse is not None and self.reuse.exists() else {}
+        self.reused = len(answered(items, answers))
+        done = answered(items, {**answers, **read_checkpoint(self.checkpoint)})
+        pending = sorted(
+            (i for i in selected_indices(len(items), self.config) if i not in done),
+            key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
+        )
+        if pending:
+            backend = self.loaded_backend()
+            batch_size = self.config.batch_size or backend.default_batch_size
+            self.tokens += label_pending(
+                items, pending, backend, batch_size, self.checkpoint, done, self.config.grounding
+            )
+        self.retry_runaways(items, done)
+        if self.config.grounding:
+            self.grounded = grounding_counts(done.values())
         for index, item in enumerate(items):
             record = done.get(index)
             if record is None:
-                outcomes["not sampled"] += 1
-                writer.write(item)
+                self.outcomes["not sampled"] += 1
+                yield item
                 continue
             if record.get("label_error"):
-                outcomes["failed"] += 1
-                errors[record["label_error"]] += 1
+                self.outcomes["failed"] += 1
+                self.errors[record["label_error"]] += 1
             else:
-                outcomes["valid" if record["label_method"].endswith(":json") else "fallback-parsed"] += 1
-            writer.write(record)
-    return outcomes, errors
+                self.outcomes["valid" if record["label_method"].endswith(":json") else "fallback-parsed"] += 1
+            yield record
+
+    def retry_runaways(self, items: list[RawItem], done: dict[int, dict[str, Any]]) -> None:
+        """Answers that ran into whitespace are asked once more, at the end, with a remedy the server
+        takes per request (when the backend knows one)."""
+        runaways = [index for index in sorted(done) if done[index].get("label_error") == WHITESPACE_RUNAWAY]
+        if not runaways:
+            return
+        self.runaways = len(runaways)
+        print(f"label: {len(runaways)} answers ran into whitespace: {SERVER_ADVICE}", file=sys.stderr)
+        remedied = getattr(self.loaded_backend(), "remedied", lambda: None)()
+        if remedied is None:
+            return
+        self.retried = len(runaways)
+        batch_size = self.config.batch_size or remedied.default_batch_size
+        self.tokens += label_pending(
+            items, runaways, remedied, batch_size, self.checkpoint, done, self.config.grounding
+        )
+
+    def notes(self) -> dict[str, int]:
+        notes = {"generated tokens": self.tokens} if self.tokens else {}
+        if self.runaways:
+            notes["whitespace runaway"] = self.runaways
+        if self.retried:
+            notes["whitespace runaway retried"] = self.retried
+        notes |= {name: self.outcomes[name] for name in OUTCOMES if self.outcomes[name]}
+        notes |= self.grounded
+        if self.reused:
+            notes["reused"] = self.reused
+        return notes
+
+    def committed(self, summary: StageSummary) -> None:
+        """The output is in place: the checkpoint has served, and failed answers are pointed out."""
+        self.checkpoint.unlink(missing_ok=True)
+        if self.errors:
+            reasons = ", ".join(f"{reason} {count}" for reason, count in self.errors.most_common(3))
+            print(
+                f"label: {self.outcomes['failed']} answers failed ({reasons}); label_error says why",
+                file=sys.stderr,
+            )
 
 
 def run_label(
@@ -158,47 +238,20 @@ def run_label(
     config: LabelConfig,
     backend: Backend | None = None,
     reuse: Path | None = None,
+    *,
+    rejects: Path | None = None,
+    skip_invalid: bool = False,
 ) -> StageSummary:
     """With `reuse`, a previous labeled file: items whose text it answered are not labeled again."""
-    started = time.monotonic()
-    summary = StageSummary("label", str(input_path), str(output_path))
-    items = list(read_valid(input_path, RawItem))
-    checkpoint = checkpoint_path(output_path)
-    answers = read_answers(reuse) if reuse is not None and reuse.exists() else {}
-    reused = len(answered(items, answers))
-    done = answered(items, {**answers, **read_checkpoint(checkpoint)})
-    pending = sorted(
-        (i for i in selected_indices(len(items), config) if i not in done),
-        key=lambda i: len(items[i].web.label) + sum(map(len, items[i].web.data)),
+    labeler = Labeler(output_path, config, backend, reuse)
+    return run_file_stage(
+        "label",
+        labeler,
+        input_path,
+        RawItem,
+        output_path,
+        rejects_path=rejects,
+        skip_invalid=skip_invalid,
+        notes=labeler.notes,
+        after_commit=labeler.committed,
     )
-    if pending:
-        backend = backend or backend_class(config.backend)(config)
-        batch_size = config.batch_size or backend.default_batch_size
-        tokens = label_pending(items, pending, backend, batch_size, checkpoint, done, config.grounding)
-        if tokens:
-            summary.notes["generated tokens"] = tokens
-    runaways = [index for index in sorted(done) if done[index].get("label_error") == WHITESPACE_RUNAWAY]
-    if runaways:  # asked once more, at the end, with a remedy the server takes per request
-        summary.notes["whitespace runaway"] = len(runaways)
-        print(f"label: {len(runaways)} answers ran into whitespace: {SERVER_ADVICE}", file=sys.stderr)
-        backend = backend or backend_class(config.backend)(config)
-        remedied = getattr(backend, "remedied", lambda: None)()
-        if remedied is not None:
-            summary.notes["whitespace runaway retried"] = len(runaways)
-            batch_size = config.batch_size or remedied.default_batch_size
-            tokens = label_pending(items, runaways, remedied, batch_size, checkpoint, done, config.grounding)
-            summary.notes["generated tokens"] = summary.notes.get("generated tokens", 0) + tokens
-    outcomes, errors = write_labeled(items, done, output_path)
-    summary.read = summary.kept = len(items)
-    summary.notes.update({name: outcomes[name] for name in OUTCOMES if outcomes[name]})
-    if config.grounding:
-        summary.notes.update(grounding_counts(done.values()))
-    if reused:
-        summary.notes["reused"] = reused
-    checkpoint.unlink(missing_ok=True)
-    if errors:
-        reasons = ", ".join(f"{reason} {count}" for reason, count in errors.most_common(3))
-        print(
-            f"label: {outcomes['failed']} answers failed ({reasons}); label_error says why", file=sys.stderr
-        )
-    return finish(summary, started)
