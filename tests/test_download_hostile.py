@@ -15,6 +15,7 @@ from PIL import Image
 
 from pipeline.demo.server import LocalServer, Reply
 from pipeline.download.fetch import FetchConfig
+from pipeline.download.layout import default_downloaded
 from pipeline.download.stage import DownloadConfig, run_download
 from pipeline.errors import NothingKept
 from pipeline.jsonio import journal_entries
@@ -31,7 +32,8 @@ def server():
 
 
 def downloaded_of(dataset: Path) -> Path:
-    return dataset.with_suffix(".downloaded.json")
+    """Where a download writes its samples when its --folder lies beside the dataset."""
+    return default_downloaded(dataset.parent / "images")
 
 
 def entries_by_image(manifest: Path) -> dict[str, dict]:
