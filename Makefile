@@ -64,15 +64,15 @@ format: $(VENV)/.test
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(VENV)/.test
-	$(PY) benchmarks/assemble.py
-	$(PY) benchmarks/filters.py
-	$(PY) benchmarks/download.py
-	$(PY) benchmarks/crawl.py
-	$(PY) benchmarks/export.py
-	$(PY) benchmarks/recrawl.py
-	$(PY) benchmarks/label.py
-	$(PY) benchmarks/import.py
-	$(PY) benchmarks/curate.py
+	$(PY) -m benchmarks.assemble
+	$(PY) -m benchmarks.filters
+	$(PY) -m benchmarks.download
+	$(PY) -m benchmarks.crawl
+	$(PY) -m benchmarks.export
+	$(PY) -m benchmarks.recrawl
+	$(PY) -m benchmarks.label
+	$(PY) -m benchmarks.import
+	$(PY) -m benchmarks.curate
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -19,12 +19,9 @@ import io
 import os
 import random
 import shutil
-import sys
 import tempfile
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MATERIALS, PARTS, timed
 from benchmarks.download import product_photo

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import postfiltered_record, raw_record, timed
 
-from benchmarks.common import postfiltered_record, raw_record, timed  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_jsonl(path: Path, records) -> None:
