@@ -71,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=3000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as temporary:
+    with tempfile.TemporaryDirectory(prefix="ilid-bench-export-") as temporary:
         root = Path(temporary)
         dataset, images, files = build(root, args.images)
         megabytes = sum(path.stat().st_size for path in files) / 2**20
