@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test lint format bench install install-test vllm browser clean
+.PHONY: demo test test-fast test-latest lint format bench install install-test vllm browser clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,26 @@ test: $(VENV)/.test $(VLLM_VENV)/.installed browser
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
 
+# Day to day: the same without vLLM's venv (neither built nor used: its tests are skipped and say so).
+test-fast: $(VENV)/.test browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	ILID_VLLM_VENV=skipped-by-test-fast $(PY) -m pytest -q
+
+# The suite against the newest Scrapy and transformers, past the upper bounds pyproject.toml sets where
+# the code overrides their internals (pipeline/internals.py), in a venv of its own, upgraded each run.
+# pip warns that the upgrade breaks ilid's pins: that is the point. vLLM's tests are skipped.
+LATEST_VENV ?= .venv-latest
+LPIP := $(LATEST_VENV)/bin/python -m pip -q --disable-pip-version-check
+test-latest: browser
+	test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
+	$(LPIP) install torch==2.13.0
+	$(LPIP) install -e '.[llm,dev]'
+	$(LPIP) install --upgrade scrapy transformers
+	$(LATEST_VENV)/bin/python -c "import scrapy, transformers; \
+	print('scrapy', scrapy.__version__, '- transformers', transformers.__version__)"
+	ILID_VLLM_VENV=skipped-by-test-latest $(LATEST_VENV)/bin/python -m pytest -q
+
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -64,15 +84,15 @@ format: $(VENV)/.test
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(VENV)/.test
-	$(PY) benchmarks/assemble.py
-	$(PY) benchmarks/filters.py
-	$(PY) benchmarks/download.py
-	$(PY) benchmarks/crawl.py
-	$(PY) benchmarks/export.py
-	$(PY) benchmarks/recrawl.py
-	$(PY) benchmarks/label.py
-	$(PY) benchmarks/import.py
-	$(PY) benchmarks/curate.py
+	$(PY) -m benchmarks.assemble
+	$(PY) -m benchmarks.filters
+	$(PY) -m benchmarks.download
+	$(PY) -m benchmarks.crawl
+	$(PY) -m benchmarks.export
+	$(PY) -m benchmarks.recrawl
+	$(PY) -m benchmarks.label
+	$(PY) -m benchmarks.import
+	$(PY) -m benchmarks.curate
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(LATEST_VENV) build *.egg-info .pytest_cache .ruff_cache

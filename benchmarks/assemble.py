@@ -10,14 +10,11 @@ import gc
 import os
 import random
 import shutil
-import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 import orjson
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import postfiltered_record, ratio_line, timed
 from pipeline.assemble import Assemble, AssembleConfig, to_sample

@@ -16,11 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import MATERIALS, PARTS
+from pipeline.testing.server import LocalServer, Reply
 
-from benchmarks.common import MATERIALS, PARTS  # noqa: E402
-from pipeline.demo.server import LocalServer, Reply  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 COUNT = 5_000
 SETTINGS = [

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import io
 import random
-import sys
 from pathlib import Path
 
 import imagehash
 import numpy as np
 from matplotlib import cbook
 from PIL import Image, ImageEnhance
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import ratio_line, timed
 from benchmarks.download import product_photo

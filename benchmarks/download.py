@@ -22,8 +22,6 @@ import numpy as np
 import requests
 from PIL import Image, ImageDraw, ImageFilter
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from benchmarks.common import ratio_line, timed
 from pipeline.download.imaging import prepare_image
 from pipeline.download.stage import DownloadConfig, run_download

@@ -19,12 +19,9 @@ import io
 import os
 import random
 import shutil
-import sys
 import tempfile
 import uuid
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MATERIALS, PARTS, timed
 from benchmarks.download import product_photo
@@ -74,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=3000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as temporary:
+    with tempfile.TemporaryDirectory(prefix="ilid-bench-export-") as temporary:
         root = Path(temporary)
         dataset, images, files = build(root, args.images)
         megabytes = sum(path.stat().st_size for path in files) / 2**20

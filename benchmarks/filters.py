@@ -13,10 +13,9 @@ from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import postfiltered_record, raw_record, timed
 
-from benchmarks.common import postfiltered_record, raw_record, timed  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_jsonl(path: Path, records) -> None:
@@ -31,14 +30,15 @@ def measure(stage: str, source: Path, output: Path) -> tuple[float, float]:
         "import resource, sys\n"
         "from pipeline.cli import main\n"
         f"sys.argv = ['ilid', {stage!r}, '-i', {str(source)!r}, '-o', {str(output)!r}]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        # click ends with SystemExit(0) on success: only that one goes on to the peak RSS
+        "try:\n    main()\nexcept SystemExit as end:\n    if end.code not in (None, 0):\n        raise\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     seconds, done = timed(
-        lambda: subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-        )
+        lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     )
+    if done.returncode != 0:
+        raise SystemExit(f"ilid {stage} failed (exit {done.returncode}), not timed:\n{done.stderr[-2000:]}")
     return seconds, int(done.stdout.split()[-1]) / 1024
 
 

@@ -14,15 +14,12 @@ import io
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.anomaly.importer import ImportConfig, run_import
 

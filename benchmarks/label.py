@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,15 +33,13 @@ import torch
 import xgrammar
 from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from benchmarks.common import MATERIALS, PARTS
 from pipeline.label.answer import minimum_budget, parse_answer
 from pipeline.label.backends.hf import TransformersBackend
 from pipeline.label.config import LabelConfig
 from pipeline.label.prompt import messages
 from pipeline.records import RawItem
-from tests.tiny_llama import build_tiny_llama
+from pipeline.testing.tiny_llama import build_tiny_llama
 
 LLAMA3_8B = dict(
     hidden_size=4096,

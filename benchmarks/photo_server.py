@@ -7,9 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pipeline.demo.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply
 
 
 def main() -> None:

@@ -17,11 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.crawl import COUNT, SETTINGS, product_page
+from pipeline.testing.server import LocalServer, Reply
 
-from benchmarks.crawl import COUNT, SETTINGS, product_page  # noqa: E402
-from pipeline.demo.server import LocalServer, Reply  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CHANGED = 50
 FIRST = "2026-01-01"

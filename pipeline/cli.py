@@ -529,11 +529,16 @@ def list_spiders() -> None:
     "--product-url", default=r"/product/", show_default=True, help="Regex matching product page URLs."
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing spider of that name.")
-def new_spider(name: str, sitemap: str, product_url: str, force: bool) -> None:
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The project to write into (its spiders/ and tests/golden/); default: the one ilid runs from.",
+)
+def new_spider(name: str, sitemap: str, product_url: str, force: bool, root: Path | None) -> None:
     """Write spiders/NAME.py from a template, with a golden test page to adapt."""
     from pipeline.newspider import write_spider
 
-    for path in write_spider(name, sitemap, product_url, force):
+    for path in write_spider(name, sitemap, product_url, force, root):
         click.echo(f"wrote {path}")
 
 

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
 from string import Template
 from urllib.parse import urlsplit
 
-from parsel import Selector
-
 import spiders
 from pipeline.errors import IlidError
+from pipeline.testing.golden import golden_record
+from spiders.base import CatalogSpider
 
 TEMPLATES = Path(spiders.__file__).parent / "templates"
-GOLDEN_URL = "https://{domain}/product/example"
 
 
-def golden_folder() -> Path:
-    """tests/golden beside the spiders package (the repository root in a development install)."""
-    return Path(spiders.__file__).resolve().parent.parent / "tests" / "golden"
+def project_root() -> Path:
+    """The folder holding the spiders package (the repository root in a development install)."""
+    return Path(spiders.__file__).resolve().parent.parent
 
 
-def write_spider(name: str, sitemap: str, product_url: str, force: bool = False) -> list[Path]:
+def golden_folder(root: Path | None = None) -> Path:
+    """`tests/golden` of the project at `root`."""
+    return (root or project_root()) / "tests" / "golden"
+
+
+def write_spider(
+    name: str, sitemap: str, product_url: str, force: bool = False, root: Path | None = None
+) -> list[Path]:
+    """Writes `spiders/<name>.py` and `tests/golden/<name>/example.{html,json}` into the project at
+    `root` (by default the one ilid runs from); the golden record is made by the spider just written."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in (
         "base",
         "extract",
@@ -39,7 +48,10 @@ def write_spider(name: str, sitemap: str, product_url: str, force: bool = False)
         re.compile(product_url)
     except re.error as error:
         raise IlidError(f"--product-url {product_url!r}: not a valid regular expression: {error}") from None
-    module = Path(spiders.__file__).parent / f"{name}.py"
+    root = root or project_root()
+    module = root / "spiders" / f"{name}.py"
+    if not module.parent.is_dir():
+        raise IlidError(f"{module.parent}: no such folder; the project root must hold the spiders package")
     if module.exists() and not force:
         raise IlidError(f"{module} exists; use --force to overwrite it")
     values = {
@@ -54,27 +66,26 @@ def write_spider(name: str, sitemap: str, product_url: str, force: bool = False)
         Template((TEMPLATES / "spider.py.tmpl").read_text()).substitute(values), encoding="utf-8"
     )
 
-    folder = golden_folder() / name
+    folder = golden_folder(root) / name
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "example.html"
     page.write_text(
         Template((TEMPLATES / "golden.html.tmpl").read_text()).substitute(values), encoding="utf-8"
     )
     expected = folder / "example.json"
-    expected.write_text(
-        json.dumps(golden_record(name, page), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    record = golden_record(name, page, written_spider(module, name))
+    expected.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return [module, page, expected]
 
 
-def golden_record(spider_name: str, page: Path) -> dict | str:
-    """What the spider makes of a saved page: its raw record without `crawled_at`, or the skip reason.
-    The page's URL is read from `<link rel="canonical">`, else the example URL of its shop."""
-    html = page.read_text(encoding="utf-8")
-    selector = Selector(text=html)
-    spider = spiders.discover()[spider_name]
-    domain = (getattr(spider, "allowed_domains", None) or ["shop.example"])[0]
-    url = selector.xpath('//link[@rel="canonical"]/@href').get() or GOLDEN_URL.format(domain=domain)
-    instance = spider(sitemap=f"https://{domain}/sitemap.xml") if spider_name == "structured" else spider()
-    result = instance.parse_page(selector, url)
-    return result if isinstance(result, str) else result.to_json()
+def written_spider(module: Path, name: str) -> type[CatalogSpider]:
+    """The spider class named `name` in the module file just written, wherever its project lies."""
+    spec = importlib.util.spec_from_file_location(f"spiders.{name}", module)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return next(
+        value
+        for value in vars(loaded).values()
+        if isinstance(value, type) and issubclass(value, CatalogSpider) and value.name == name
+    )

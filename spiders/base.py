@@ -25,6 +25,7 @@ from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 from scrapy.utils.gz import gzip_magic_number
 
+from pipeline.internals import require_internals
 from pipeline.records import RawItem, WebText
 from spiders.extract import PageProduct, extract_product
 from spiders.recrawl import PreviousCrawl
@@ -64,6 +65,10 @@ def sitemap_images(body: bytes) -> dict[str, str]:
     return images
 
 
+# Scrapy's private SitemapSpider methods that CatalogSpider overrides and calls
+SCRAPY_INTERNALS = ("_parse_sitemap", "_get_sitemap_body", "_get_urls_and_callbacks_from_urlset")
+
+
 class CatalogSpider(SitemapSpider):
     name: ClassVar[str] = ""
     source: ClassVar[str | None] = None  # the dataset's `source` tag; the spider's name when unset
@@ -71,6 +76,7 @@ class CatalogSpider(SitemapSpider):
     custom_settings: ClassVar[dict[str, Any]] = dict(POLITE_SETTINGS)
 
     def __init__(self, *args: Any, **kwargs: Any):
+        require_internals(SitemapSpider, SCRAPY_INTERNALS, "scrapy", "the spiders' sitemap handling")
         self.sitemap_rules = [(self.product_url, "parse_product")]
         # of the sitemap being parsed: its products' lastmod, and the previous records carried over
         self._lastmods: dict[str, str] = {}

@@ -4,7 +4,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory):
     """A tiny random Llama-architecture model and Llama-3-style tokenizer, saved to a folder."""
-    from tests.tiny_llama import build_tiny_llama
+    from pipeline.testing.tiny_llama import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
@@ -12,6 +12,6 @@ def tiny_llama(tmp_path_factory):
 @pytest.fixture(scope="session")
 def unbiased_llama(tmp_path_factory):
     """The tiny Llama without its preference for `"`: nothing makes its strings short."""
-    from tests.tiny_llama import build_tiny_llama
+    from pipeline.testing.tiny_llama import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("unbiased-llama"), quote_bias=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json
 
 GOLDEN = Path(__file__).parent / "golden" / "structured"

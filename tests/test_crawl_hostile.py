@@ -12,7 +12,7 @@ import scrapy.spiders.sitemap
 from scrapy.http import Request, Response
 from scrapy.utils.test import get_crawler
 
-from pipeline.demo.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply
 from spiders.structured import StructuredDataSpider
 from tests.helpers import read_json
 from tests.test_crawl import FAST, HTML, XML, urlset

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 
-from pipeline.demo.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json
 from tests.test_crawl import FAST, HTML, XML, urlset
 

@@ -4,10 +4,10 @@ import uuid
 import pytest
 from PIL import Image
 
-from pipeline.demo.server import LocalServer, Reply
 from pipeline.download.fetch import FetchConfig, forbids_ai_use
 from pipeline.download.stage import DownloadConfig, run_download, safe_image_path
 from pipeline.httputil import retry_after_seconds
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json, run_cli, write_json
 from tests.images import banded, encode, png_bomb
 

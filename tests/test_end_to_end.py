@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from pipeline.demo.catalog import PRODUCTS, serve_catalog
-from pipeline.demo.server import LocalServer
 from pipeline.jsonio import read_valid
 from pipeline.records import Sample
+from pipeline.testing.server import LocalServer
 from tests.helpers import read_json
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.newspider import golden_record
+from pipeline.testing.golden import golden_record
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(GOLDEN.glob("*/*.html"))

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.server import LocalServer
 from pipeline.label.config import LabelConfig
 from pipeline.label.grounding import ProductText, supported
 from pipeline.label.stage import run_label
 from pipeline.records import RawItem
 from pipeline.stats import run_stats
+from pipeline.testing.server import LocalServer
 from tests.helpers import raw, read_json, run_cli, write_json
 from tests.test_label import completion
 

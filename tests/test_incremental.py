@@ -6,10 +6,10 @@ import dataclasses
 import pytest
 
 from pipeline.demo.catalog import PRODUCTS, product_page, serve_catalog
-from pipeline.demo.server import LocalServer, Reply
 from pipeline.label.backends.rules import RulesBackend
 from pipeline.label.config import LabelConfig
 from pipeline.label.stage import checkpoint_path, run_label
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import raw, read_json, run_cli, write_json
 from tests.test_crawl import HTML
 from tests.test_end_to_end import FAST, ilid

@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from pipeline.demo.server import LocalServer, Reply
 from pipeline.errors import IlidError
 from pipeline.label.backends.hf import TransformersBackend
 from pipeline.label.backends.openai import OpenAIBackend
 from pipeline.label.config import LabelConfig
 from pipeline.label.stage import checkpoint_path, run_label
 from pipeline.records import RawItem
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import raw, read_json, run_cli, write_json
 
 TEXTS = [

@@ -7,11 +7,11 @@ import json
 import re
 import signal
 
-from pipeline.demo.server import LocalServer, Reply
 from pipeline.label.answer import answer_schema, parse_answer
 from pipeline.label.backends.openai import compact_json_regex, ran_into_whitespace
 from pipeline.label.config import LabelConfig
 from pipeline.label.stage import run_label
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import raw, read_json, write_json
 
 RUNAWAY = '{\t\t"label_long"  \t\r\r \t\t\t  \t\n\n\t' + " \t" * 100

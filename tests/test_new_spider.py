@@ -1,25 +1,25 @@
-import importlib.resources
 import json
-import shutil
+import sys
 
 import pytest
 
 import spiders
-from pipeline.newspider import golden_folder, golden_record
+from pipeline.newspider import golden_folder
+from pipeline.testing.golden import golden_record
 from tests.helpers import run_cli
 
 
 @pytest.fixture
-def cleanup():
-    written = []
-    yield written
-    for path in written:
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+def project(tmp_path, monkeypatch):
+    """A project checkout in tmp_path whose spiders package is the one ilid loads (as in a real
+    checkout), so that nothing is written into the source tree."""
+    (tmp_path / "spiders").mkdir()
+    monkeypatch.setattr(spiders, "__path__", [*spiders.__path__, str(tmp_path / "spiders")])
+    yield tmp_path
+    sys.modules.pop("spiders.acme_parts", None)
 
 
-def test_new_spider_is_found_and_passes_its_golden_page(cleanup):
-    module = importlib.resources.files(spiders) / "acme_parts.py"
-    cleanup += [module, golden_folder() / "acme_parts"]
+def test_new_spider_is_found_and_passes_its_golden_page(project):
     result = run_cli(
         "new-spider",
         "acme_parts",
@@ -27,17 +27,28 @@ def test_new_spider_is_found_and_passes_its_golden_page(cleanup):
         "https://www.acme-parts.example/sitemap.xml",
         "--product-url",
         r"/p/\d+",
+        "--root",
+        project,
     )
     assert result.exit_code == 0, result.output
+    assert (project / "spiders" / "acme_parts.py").is_file()
     found = spiders.discover()
     assert "acme_parts" in found
     spider = found["acme_parts"]
     assert spider.allowed_domains == ["www.acme-parts.example"] and spider.product_url == r"/p/\d+"
-    expected = json.loads((golden_folder() / "acme_parts" / "example.json").read_text())
+    golden = golden_folder(project) / "acme_parts"
+    expected = json.loads((golden / "example.json").read_text())
     assert expected["url"] == "https://www.acme-parts.example/images/example.jpg"
-    assert golden_record("acme_parts", golden_folder() / "acme_parts" / "example.html") == expected
+    assert golden_record("acme_parts", golden / "example.html") == expected
     assert "acme_parts" in run_cli("spiders").output
-    again = run_cli("new-spider", "acme_parts", "--sitemap", "https://www.acme-parts.example/sitemap.xml")
+    again = run_cli(
+        "new-spider",
+        "acme_parts",
+        "--sitemap",
+        "https://www.acme-parts.example/sitemap.xml",
+        "--root",
+        project,
+    )
     assert again.exit_code == 2 and "use --force" in again.stderr
 
 
@@ -49,6 +60,6 @@ def test_new_spider_is_found_and_passes_its_golden_page(cleanup):
         ("shop", "ftp://x.example/s.xml", "expected an http(s) URL"),
     ],
 )
-def test_new_spider_refuses_bad_input(name, sitemap, message):
-    result = run_cli("new-spider", name, "--sitemap", sitemap)
+def test_new_spider_refuses_bad_input(name, sitemap, message, tmp_path):
+    result = run_cli("new-spider", name, "--sitemap", sitemap, "--root", tmp_path)
     assert result.exit_code == 2 and message in result.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json
 from tests.test_crawl import FAST, HTML, XML
 

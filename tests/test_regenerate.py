@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json, run_cli, write_json
 from tests.images import banded, encode
 from tests.loader_contract import load_industrial_clip

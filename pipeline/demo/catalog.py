@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from pipeline.demo.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply
 
 COLOURS = {
     "stainless steel": (190, 195, 200),

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from pipeline.demo.catalog import PRODUCTS, TRADE_NAMES, serve_catalog
-from pipeline.demo.server import LocalServer
 from pipeline.download.fetch import FetchConfig
 from pipeline.errors import IlidError
 from pipeline.label.config import LabelConfig
@@ -20,6 +19,7 @@ from pipeline.prefilter import PrefilterConfig
 from pipeline.report.build import build_report
 from pipeline.run import RunPlan, run_pipeline
 from pipeline.stats import run_stats
+from pipeline.testing.server import LocalServer
 from spiders.settings import LOCAL_SETTINGS
 
 MARKER = ".ilid-demo"

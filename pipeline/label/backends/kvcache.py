@@ -13,7 +13,17 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from pipeline.internals import require_internals
+
 SPARE_TOKENS = 128  # room added past what a layer holds whenever it (re)allocates
+# what GrowingLayer overrides or calls of transformers' DynamicLayer, and how the cache makes its layers
+LAYER_INTERNALS = (
+    "lazy_initialization",
+    "update",
+    "get_seq_length",
+    "batch_repeat_interleave",
+    "batch_select_indices",
+)
 
 
 class GrowingLayer(DynamicLayer):
@@ -65,6 +75,8 @@ class GrowingLayer(DynamicLayer):
 
 def growing_cache() -> DynamicCache:
     """A `DynamicCache` whose layers are `GrowingLayer`s, one per model layer as they are first used."""
+    require_internals(DynamicLayer, LAYER_INTERNALS, "transformers", "the growing key/value cache")
     cache = DynamicCache()
+    require_internals(cache, ("layer_class_to_replicate",), "transformers", "the growing key/value cache")
     cache.layer_class_to_replicate = GrowingLayer
     return cache
