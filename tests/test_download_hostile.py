@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.demo.server import LocalServer, Reply
 from pipeline.download.fetch import FetchConfig
 from pipeline.download.layout import default_downloaded
 from pipeline.download.stage import DownloadConfig, run_download
 from pipeline.errors import NothingKept
 from pipeline.jsonio import journal_entries
+from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json, run_cli, write_json
 from tests.images import encode
 from tests.test_download import JPEG, JPG, sample
