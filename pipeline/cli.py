@@ -690,6 +690,7 @@ def validate(path: Path, kind: str | None, show: int) -> None:
     help="curate's clusters, kept in one split (default: <dataset>.clusters.jsonl when it exists).",
 )
 @click.option("--shard-size", default=10_000, show_default=True, help="Samples per webdataset shard.")
+@wait_option
 def export(
     format_name: str,
     dataset: Path,
@@ -735,6 +736,7 @@ ANOMALY_FORMATS = ["mvtec", "visa", "kolektorsdd", "kolektorsdd2"]
 @click.option("--seed", default=0, show_default=True, help="KolektorSDD's train/test shuffle.")
 @click.option("--replace", is_flag=True, help="Write again images already on disk (a rerun skips them).")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Keep every skipped file with its reason.")
+@wait_option
 def import_dataset(
     format: str,
     root: Path,
@@ -775,6 +777,7 @@ def import_dataset(
 @click.option("--seed", default=0, show_default=True, help="KolektorSDD's train/test shuffle.")
 @click.option("--resize", metavar="WxH", help="Resize images (bicubic) and masks (nearest), e.g. 500x1240.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Keep every skipped file with its reason.")
+@wait_option
 def mvtec_layout(
     format: str, root: Path, out: Path, seed: int, resize: str | None, rejects: Path | None
 ) -> None:

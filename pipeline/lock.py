@@ -13,6 +13,7 @@ import contextvars
 import fcntl
 import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -98,8 +99,9 @@ def locked(targets: Iterable[str | os.PathLike[str]], wait: bool | None = None) 
 
 
 def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:
-    """Removes `.<name>.XXXXXXXX.tmp`, the temporary files a killed writer of `path` left; call it
-    only while holding `path`'s lock. Returns how many it removed."""
+    """Removes `.<name>.XXXXXXXX.tmp`, the temporary files (or folders, when `path` is a folder built
+    whole) a killed writer of `path` left; call it only while holding `path`'s lock. Returns how many
+    it removed."""
     path = Path(path)
     pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
     removed = 0
@@ -109,7 +111,26 @@ def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:
         return 0
     for name in names:
         if pattern.fullmatch(name):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path.parent / name)
-                removed += 1
+            _remove(path.parent / name)
+            removed += 1
     return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+_ANY_TEMP_FILE = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temp_files_within(folder: str | os.PathLike[str]) -> None:
+    """Removes the temporary files a killed run left anywhere in `folder` (an images folder, whose
+    files are each written atomically); call it only while holding the folder's lock."""
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            if _ANY_TEMP_FILE.fullmatch(name):
+                Path(directory, name).unlink(missing_ok=True)

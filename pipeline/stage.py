@@ -7,10 +7,14 @@ kept records atomically, the rejects (with their reason) when asked, the counts 
 `<output>.stats.json`, shows progress and prints one summary line. SIGTERM ends it as Ctrl-C does:
 the previous output stays, the temporary files go, the locks are released. A non-empty input that
 leaves an empty output raises `NothingKept` after the summary (the CLI exits with code 1).
+
+Stages that do not read a JSON file give the same guarantees with `stage_run` around their own loop,
+and those whose output is a folder built whole (export, mvtec-layout) with `folder_stage`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -23,9 +27,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.errors import NothingKept
+from pipeline.folder_output import building, check_replaceable, move_into_place, restore_moved_aside
 from pipeline.interrupts import sigterm_as_interrupt
 from pipeline.jsonio import InvalidRecord, JsonReader, RecordWriter, plain, read_records, write_json
-from pipeline.lock import locked, remove_stale_temp_files
+from pipeline.lock import locked, remove_stale_temp_files, remove_stale_temp_files_within
 from pipeline.progress import stream_progress
 
 
@@ -124,6 +129,61 @@ def fail_if_nothing_kept(summary: StageSummary, written: int) -> None:
         raise NothingKept(summary)
 
 
+@contextlib.contextmanager
+def stage_run(
+    summary: StageSummary,
+    *,
+    wait: bool | None = None,
+    folders: Iterable[PathLike] = (),
+    companions: Iterable[PathLike | None] = (),
+    written: Callable[[], int] | None = None,
+) -> Iterator[StageSummary]:
+    """The runner's guarantees around a stage's own loop, the `with` block, which fills `summary`.
+
+    `summary.output` is locked, then `folders` (where the stage writes files of its own, an images
+    folder), waiting for another run as `wait` says (by default, as `--wait` says). The temporary
+    files a killed run left are removed: the output's, its stats file's, the `companions`' (files
+    the stage writes beside its output: rejects, a manifest) and any within `folders`. SIGTERM
+    raises `Terminated` as Ctrl-C raises `KeyboardInterrupt`. When the block ends normally the stats
+    file is written and the summary printed; once the locks are released, `NothingKept` is raised if
+    records were read and the output holds none (`written`, else `summary.kept`).
+    """
+    output = summary.output
+    folders = list(folders)
+    with sigterm_as_interrupt(), locked([output, *folders], wait):
+        started = time.monotonic()  # after any wait for the lock
+        for path in (output, stats_path(output), *companions):
+            if path is not None:
+                remove_stale_temp_files(path)
+        for folder in folders:
+            remove_stale_temp_files_within(folder)
+        yield summary
+        finish(summary, started)
+    fail_if_nothing_kept(summary, written() if written else summary.kept)
+
+
+@contextlib.contextmanager
+def folder_stage(
+    summary: StageSummary,
+    *,
+    wait: bool | None = None,
+    folders: Iterable[PathLike] = (),
+    companions: Iterable[PathLike | None] = (),
+) -> Iterator[Path]:
+    """`stage_run` for a stage whose output, `summary.output`, is a folder written whole: yields an
+    empty temporary folder beside it to build the output in, which replaces the output when the
+    block ends normally and is removed otherwise. A folder already there is replaced only when it
+    is empty or an earlier output of the same command (see `pipeline.folder_output`)."""
+    out = Path(summary.output)
+    with stage_run(summary, wait=wait, folders=folders, companions=companions):
+        restore_moved_aside(out)
+        check_replaceable(out, stats_path(out), summary.stage)
+        with building(out) as temporary:
+            yield temporary
+            write_json(stats_path(out), summary.to_json())  # before `out` appears: it marks the output
+            move_into_place(temporary, out)
+
+
 def run_file_stage(
     name: str,
     stage: Stage,
@@ -142,9 +202,10 @@ def run_file_stage(
     """Runs `stage` from `input_path` to `output_path`; returns the summary it printed.
 
     `wait` waits for another run holding the output instead of failing at once (by default, as
-    `--wait` says); `also_lock` names further outputs (download's image folder) locked after the
-    output; `companions` are files the stage writes itself beside its output (a manifest), whose
-    stale temporary files are removed too. `notes` adds the stage's own counts to the summary;
+    `--wait` says); `also_lock` names folders the stage writes files into (download's images),
+    locked after the output and cleared of a killed run's temporary files; `companions` are files
+    the stage writes itself beside its output (a manifest), whose stale temporary files are removed
+    too. `notes` adds the stage's own counts to the summary;
     `after_commit` runs once the output is in place, before the summary.
     """
     summary = StageSummary(name, str(input_path), str(output_path))
@@ -162,11 +223,13 @@ def run_file_stage(
                 continue
             yield record
 
-    with sigterm_as_interrupt(), locked([output_path, *also_lock], wait):
-        started = time.monotonic()  # after any wait for the lock
-        for path in (output_path, stats_path(output_path), rejects_path, *companions):
-            if path is not None:
-                remove_stale_temp_files(path)
+    with stage_run(
+        summary,
+        wait=wait,
+        folders=also_lock,
+        companions=[rejects_path, *companions],
+        written=lambda: writer.count,
+    ):
         with rejects, RecordWriter(output_path) as writer:
             for result in stage(valid_records()):
                 if isinstance(result, Rejected):
@@ -181,6 +244,4 @@ def run_file_stage(
             after_commit(summary)
         if notes:
             summary.notes.update(notes())
-        finish(summary, started)
-    fail_if_nothing_kept(summary, writer.count)
     return summary

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import io
 import os
-import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from pipeline.jsonio import RecordWriter, write_bytes
 from pipeline.postfilter import folder_name_for
 from pipeline.progress import progress
 from pipeline.records import AnomalySample
-from pipeline.stage import Rejected, RejectSink, StageSummary, finish
+from pipeline.stage import Rejected, RejectSink, StageSummary, stage_run
 
 
 class ImportConfig(BaseModel):
@@ -190,13 +190,18 @@ def resolve(item: Future[Imported | Rejected] | Rejected) -> Imported | Rejected
 
 
 def run_import(config: ImportConfig) -> StageSummary:
-    """Writes the samples atomically, the rejects when asked, and `<output>.stats.json`."""
-    started = time.monotonic()
+    """Under the stage runner (the dataset file and the images folder locked): writes the samples
+    atomically, the rejects when asked, and `<output>.stats.json`."""
     summary = StageSummary(f"import {config.format}", str(config.root), str(config.output))
     importer = Importer(config)
     counts: Counter[str] = Counter()
-    with RejectSink(config.rejects) as rejects, RecordWriter(config.output) as writer:
-        for result in progress(importer.results(), f"import {config.format}", unit="images"):
+    with (
+        stage_run(summary, folders=[config.images], companions=[config.rejects]),
+        RejectSink(config.rejects) as rejects,
+        RecordWriter(config.output) as writer,
+        closing(importer.results()) as results,
+    ):
+        for result in progress(results, f"import {config.format}", unit="images"):
             summary.read += 1
             if isinstance(result, Rejected):
                 summary.dropped[result.reason] += 1
@@ -206,5 +211,5 @@ def run_import(config: ImportConfig) -> StageSummary:
             summary.kept += 1
             counts["written" if result.written else "present"] += 1
             counts["masks"] += result.sample.mask is not None
-    summary.notes.update({name: counts[name] for name in ("written", "present", "masks")})
-    return finish(summary, started)
+        summary.notes.update({name: counts[name] for name in ("written", "present", "masks")})
+    return summary

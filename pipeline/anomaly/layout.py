@@ -1,16 +1,14 @@
 """`ilid mvtec-layout`: VisA, KolektorSDD and KolektorSDD2 written in MVTec AD's layout.
 
 `DIR/<category>/train/good`, `test/good`, `test/<defect>`, `ground_truth/<defect>/<mask>`, masks binary
-0/255: what anomalib's MVTec datamodule, PatchCore and GLASS's loaders read. The tree is built in a
-temporary folder beside DIR and renamed into place when complete, so a failed run leaves no half tree.
+0/255: what anomalib's MVTec datamodule, PatchCore and GLASS's loaders read. The stage runner's
+`folder_stage` builds the tree in a temporary folder beside DIR and renames it into place when
+complete, so a failed run leaves no half tree.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from pipeline.anomaly.base import Entry, Layout, MaskRejected, binary, read_mask
 from pipeline.errors import IlidError
 from pipeline.jsonio import write_bytes
 from pipeline.progress import progress
-from pipeline.stage import Rejected, RejectSink, StageSummary, finish
+from pipeline.stage import Rejected, RejectSink, StageSummary, folder_stage
 
 
 @dataclass(frozen=True)
@@ -139,45 +137,28 @@ def run_mvtec_layout(config: LayoutConfig) -> StageSummary:
     if naming is None:
         raise IlidError(f"mvtec-layout {config.format!r}: one of {', '.join(NAMINGS)} (mvtec is the layout)")
     layout = layout_for(config.format)
-    started = time.monotonic()
     summary = StageSummary(f"mvtec-layout {config.format}", str(config.root), str(config.out))
-    config.out.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(dir=config.out.parent, prefix=f".{config.out.name}.", suffix=".tmp"))
-    try:
-        writer = TreeWriter(config, layout, naming, temp)
-        with RejectSink(config.rejects) as rejects:
-            for entry in progress(layout.planned(config.root, config.seed), "mvtec-layout", unit="images"):
-                summary.read += 1
-                if isinstance(entry, Rejected):
-                    summary.dropped[entry.reason] += 1
-                    rejects.write(entry)
-                    continue
-                try:
-                    placed = writer.write(entry)
-                except (MaskRejected, Skip) as error:
-                    summary.dropped[error.reason] += 1
-                    rejects.write(Rejected(error.reason, {"image": entry.relative, "detail": str(error)}))
-                    continue
-                except OSError as error:
-                    summary.dropped["not_readable"] += 1
-                    rejects.write(Rejected("not_readable", {"image": entry.relative, "detail": str(error)}))
-                    continue
-                summary.kept += 1
-                summary.notes[placed] = summary.notes.get(placed, 0) + 1
-        replace_tree(temp, config.out)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    return finish(summary, started)
-
-
-def replace_tree(temp: Path, out: Path) -> None:
-    """Puts the finished tree at `out`; a tree already there is replaced only once the new one is whole."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-        out.rename(old / "tree")
-        temp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        temp.rename(out)
-    out.chmod(0o755)
+    with (
+        folder_stage(summary, companions=[config.rejects]) as temporary,
+        RejectSink(config.rejects) as rejects,
+    ):
+        writer = TreeWriter(config, layout, naming, temporary)
+        for entry in progress(layout.planned(config.root, config.seed), "mvtec-layout", unit="images"):
+            summary.read += 1
+            if isinstance(entry, Rejected):
+                summary.dropped[entry.reason] += 1
+                rejects.write(entry)
+                continue
+            try:
+                placed = writer.write(entry)
+            except (MaskRejected, Skip) as error:
+                summary.dropped[error.reason] += 1
+                rejects.write(Rejected(error.reason, {"image": entry.relative, "detail": str(error)}))
+                continue
+            except OSError as error:
+                summary.dropped["not_readable"] += 1
+                rejects.write(Rejected("not_readable", {"image": entry.relative, "detail": str(error)}))
+                continue
+            summary.kept += 1
+            summary.notes[placed] = summary.notes.get(placed, 0) + 1
+    return summary

@@ -12,8 +12,6 @@ is compacted into the manifest when the run completes.
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import sys
 import threading
 from collections import deque
@@ -41,7 +39,6 @@ from pipeline.stage import Rejected, StageSummary, run_file_stage
 
 MAX_NAME_BYTES = 255  # the longest file or folder name common file systems take
 WINDOW_PER_WORKER = 32  # samples in flight (submitted, not yet written out) per worker
-_TEMP_FILE = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
 
 
 class DownloadConfig(BaseModel):
@@ -201,14 +198,6 @@ class Downloader:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def remove_stale_image_temp_files(folder: Path) -> None:
-    """Temporary images a killed run left (`.<id>.png.XXXXXXXX.tmp`); only while the folder is locked."""
-    for directory, _, names in os.walk(folder):
-        for name in names:
-            if _TEMP_FILE.fullmatch(name):
-                Path(directory, name).unlink(missing_ok=True)
-
-
 class DownloadStage:
     """The download stage for the runner: samples whose image is on disk are kept, in input order;
     the others are rejected with the reason, and listed in `<OUT>.failures.jsonl` too."""
@@ -220,7 +209,6 @@ class DownloadStage:
         self.counts = {"written": 0, "present": 0}
 
     def __call__(self, samples: Iterable[Sample]) -> Iterator[Sample | Rejected]:
-        remove_stale_image_temp_files(self.config.folder)
         journaled = {entry["id"] for entry in journal_entries(self.config.manifest) if "id" in entry}
         with open_journal(self.config.manifest) as journal:
             downloader = Downloader(self.config, journal, journaled)

@@ -1,26 +1,17 @@
 """The export run: read the dataset once, caption and split each sample, feed the format's writers.
 
-The export is written into a temporary folder beside `--out` and renamed into place at the end, so
-`--out` is either the previous complete export or the new one, never half of one. A folder that is
-not a previous export (no `<out>.stats.json` of stage `export` beside it) is never replaced.
+The stage runner's `folder_stage` builds the export in a temporary folder beside `--out` and renames
+it into place at the end, so `--out` is either the previous complete export or the new one, never half
+of one; a folder that is not a previous export is never replaced.
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
-import signal
-import tempfile
-import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import IlidError
@@ -28,10 +19,10 @@ from pipeline.export import FORMATS
 from pipeline.export.base import FormatWriter, Item, locate_image
 from pipeline.export.captions import Captioner
 from pipeline.export.splits import Splitter, parse_split, read_clusters
-from pipeline.jsonio import JsonReader, read_valid, write_json
+from pipeline.jsonio import JsonReader, read_valid
 from pipeline.progress import stream_progress
 from pipeline.records import Sample
-from pipeline.stage import StageSummary, finish, stats_path
+from pipeline.stage import StageSummary, folder_stage
 
 
 class ExportConfig(BaseModel):
@@ -55,53 +46,7 @@ class ExportConfig(BaseModel):
         return default if default.is_file() else None
 
 
-def check_replaceable(out: Path) -> None:
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
-        return
-    stats = stats_path(out)
-    try:
-        previous = orjson.loads(stats.read_bytes()).get("stage") if stats.is_file() else None
-    except (orjson.JSONDecodeError, AttributeError):
-        previous = None
-    if previous != "export":
-        raise IlidError(f"--out {out}: exists and is not an earlier export; choose a new folder")
-
-
-def move_into_place(temporary: Path, out: Path) -> None:
-    """Renames the finished export to `out`; an earlier export there is moved aside, then removed."""
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    try:
-        os.rename(temporary, out)
-        return
-    except OSError as error:  # `out` is there (or another export got there first)
-        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
-            raise
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-    os.rename(out, old / out.name)
-    os.rename(temporary, out)
-    shutil.rmtree(old)
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C, so the temporary folder goes too."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_export(config: ExportConfig) -> StageSummary:
-    started = time.monotonic()
     writer_class = FORMATS.get(config.format)
     if writer_class is None:
         raise IlidError(f"unknown export format {config.format!r} (one of: {', '.join(FORMATS)})")
@@ -117,20 +62,10 @@ def run_export(config: ExportConfig) -> StageSummary:
         splitter = Splitter(
             parse_split(config.split), config.seed, read_clusters(clusters) if clusters else {}
         )
-    out = config.out
-    check_replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    summary = StageSummary("export", str(config.dataset), str(out))
-    with sigterm_as_interrupt():
-        temporary = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-        try:
-            write_export(config, writer_class, captioner, splitter, temporary, summary)
-            write_json(stats_path(out), summary.to_json())  # before `out` appears: it marks an export
-            move_into_place(temporary, out)
-        finally:
-            if temporary.exists():
-                shutil.rmtree(temporary)
-    return finish(summary, started)
+    summary = StageSummary("export", str(config.dataset), str(config.out))
+    with folder_stage(summary) as temporary:
+        write_export(config, writer_class, captioner, splitter, temporary, summary)
+    return summary
 
 
 def write_export(
