@@ -3,6 +3,7 @@ file, and the multi-index search agreeing with brute force."""
 
 import hashlib
 import json
+import os
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from PIL import Image
 
 from pipeline.curate.nearindex import brute_force_pairs, near_pairs
 from pipeline.download.imaging import prepare_image
+from pipeline.lock import OutputLock
 from tests.helpers import read_json, run_cli, write_json
 from tests.images import encode
 
@@ -202,3 +204,16 @@ def test_a_missing_images_folder_is_one_clear_error(tmp_path):
     )
     assert result.exit_code == 2
     assert f"error: {tmp_path / 'nope'}: no such images folder" in result.stderr
+
+
+def test_a_second_curate_on_a_held_output_stops_before_hashing(tmp_path):
+    shop = Shop(tmp_path)
+    shop.add("hinge", encode(photo(31), "PNG"))
+    out = tmp_path / "curated.json"
+    with OutputLock(out):
+        result = run_cli(
+            "curate", "--dataset", shop.write(), "--images", tmp_path / "images", "--output", out
+        )
+    assert result.exit_code == 2
+    assert f"in use by another run (pid {os.getpid()})" in result.stderr
+    assert not (tmp_path / "curated.json.phash.jsonl").exists()  # nothing hashed

@@ -3,7 +3,8 @@
 The first pass reads the dataset and the download manifest beside it (source size and the sha256 of
 the source bytes per id), applies the per-image rules and hashes each distinct source once; the
 clusters are then found over all hashes together. The second pass is `run_file_stage`, which writes
-the kept samples atomically and counts every drop by its reason. Beside the output go
+the kept samples atomically and counts every drop by its reason; the first runs as the stage starts,
+so both hold the runner's lock on the output. Beside the output go
 `<output>.clusters.jsonl` (one cluster of copies per line), `<output>.manifest.jsonl` (the kept
 samples' manifest entries, so that `stats`, `report` and `export` find the source sizes there too)
 and `<output>.phash.jsonl` (each source's pHash, so a rerun hashes only new images).
@@ -151,8 +152,24 @@ class Curator:
         return {sha256: known[sha256] for sha256 in first_path}
 
     def __call__(self, samples: Iterable[Sample]) -> Iterator[Sample | Rejected]:
+        """Judges first (under the runner's lock: a second run on this output stops before hashing)."""
+        self.judge()
+        if not self.manifest:
+            print(
+                f"curate: no manifest at {self.config.manifest}: exact copies are found from the files on "
+                "disk, and the size and aspect rules are skipped",
+                file=sys.stderr,
+            )
         for sample, verdict in zip(samples, self.verdicts, strict=False):
             yield Rejected(verdict, sample) if verdict else sample
+
+    def committed(self, summary: StageSummary) -> None:
+        """The curated dataset is in place: its clusters and its samples' manifest entries beside it."""
+        with RecordWriter(self.config.clusters) as writer:
+            writer.write_all(cluster.to_json() for cluster in self.clusters)
+        kept = {sample.id for sample in read_valid(self.config.output, Sample)}
+        with RecordWriter(manifest_for(self.config.output)) as writer:
+            writer.write_all(entry for key, entry in self.manifest.items() if key in kept)
 
     def notes(self) -> dict[str, Any]:
         notes: dict[str, Any] = {"clusters": len(self.clusters)}
@@ -163,14 +180,7 @@ class Curator:
 
 def run_curate(config: CurateConfig) -> StageSummary:
     curator = Curator(config)
-    curator.judge()
-    if not curator.manifest:
-        print(
-            f"curate: no manifest at {config.manifest}: exact copies are found from the files on disk, "
-            "and the size and aspect rules are skipped",
-            file=sys.stderr,
-        )
-    summary = run_file_stage(
+    return run_file_stage(
         "curate",
         curator,
         config.dataset,
@@ -178,10 +188,6 @@ def run_curate(config: CurateConfig) -> StageSummary:
         config.output,
         rejects_path=config.rejects,
         notes=curator.notes,
+        companions=[config.clusters, manifest_for(config.output)],
+        after_commit=curator.committed,
     )
-    with RecordWriter(config.clusters) as writer:
-        writer.write_all(cluster.to_json() for cluster in curator.clusters)
-    kept = {sample.id for sample in read_valid(config.output, Sample)}
-    with RecordWriter(manifest_for(config.output)) as writer:
-        writer.write_all(entry for key, entry in curator.manifest.items() if key in kept)
-    return summary
