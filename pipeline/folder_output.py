@@ -71,7 +71,11 @@ def move_into_place(temporary: Path, out: Path) -> None:
             raise
     aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
     os.rename(out, aside / out.name)
-    os.rename(temporary, out)
+    try:
+        os.rename(temporary, out)
+    except BaseException:  # Ctrl-C or SIGTERM just now: the earlier output goes back
+        os.rename(aside / out.name, out)
+        raise
     shutil.rmtree(aside)
 
 

@@ -13,7 +13,7 @@ import io
 import os
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -167,7 +167,7 @@ class Importer:
             write_bytes(mask_path, encode_png(fit_mask(binary(values), width, height)))
         return Imported(sample, written=True)
 
-    def results(self) -> Iterator[Imported | Rejected]:
+    def results(self) -> Generator[Imported | Rejected, None, None]:
         """Results in the layout's order, with a bounded number of images in flight."""
         limit = self.config.workers * 4
         with ThreadPoolExecutor(self.config.workers, thread_name_prefix="import") as pool:
