@@ -13,6 +13,8 @@ from tests.anomaly_trees import (
     kolektorsdd2_tree,
     kolektorsdd_tree,
     mvtec_tree,
+    photo,
+    save,
     visa_tree,
 )
 from tests.helpers import read_json, run_cli
@@ -156,6 +158,21 @@ def test_a_folder_of_another_layout_is_one_line_and_exit_2(tmp_path, format, bui
         assert layout.exit_code == 2
         assert not (tmp_path / "tree").exists()
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tree")] == []
+
+
+def test_mpdd_read_as_mvtec_gets_metal_and_the_colour_its_category_names(tmp_path):
+    root = tmp_path / "mpdd"
+    save(photo(32, 32), root / "bracket_black" / "train" / "good" / "000.png")
+    save(photo(32, 32), root / "tubes" / "train" / "good" / "000.png")
+    samples, _ = imported(tmp_path, "mvtec", root, "--source-tag", "mpdd")
+    by_url = {sample["url"]: sample for sample in samples}
+    bracket = by_url["mpdd:bracket_black/train/good/000.png"]
+    assert (bracket["label_short"], bracket["material"], bracket["material_finish"]) == (
+        "bracket",
+        "metal",
+        "black",
+    )
+    assert by_url["mpdd:tubes/train/good/000.png"]["material"] == "metal"
 
 
 def test_visa_import_names_defects_from_the_class_table(tmp_path):

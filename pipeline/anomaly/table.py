@@ -20,6 +20,7 @@ class Category:
 ISSUE = "ilid issue 14 (the request for this importer)"
 NAME = "the category's name: the object is made of what it is called"
 UNSTATED = "the dataset names the object only; material and finish not stated"
+MPDD = "MPDD (Metal Parts Defect Detection, Jezek et al. 2021): metal parts; colour from the name"
 
 MVTEC: dict[str, Category] = {
     "bottle": Category("bottle", "glass", None, ISSUE),
@@ -37,6 +38,14 @@ MVTEC: dict[str, Category] = {
     "transistor": Category("transistor", None, None, UNSTATED),
     "wood": Category("wood", "wood", None, NAME),
     "zipper": Category("zipper", None, None, UNSTATED),
+    # MPDD, read with the same `mvtec` layout: its name says every part is metal (Metal Parts Defect
+    # Detection); a bracket's colour is in its category's name.
+    "bracket_black": Category("bracket", "metal", "black", MPDD),
+    "bracket_brown": Category("bracket", "metal", "brown", MPDD),
+    "bracket_white": Category("bracket", "metal", "white", MPDD),
+    "connector": Category("connector", "metal", None, MPDD),
+    "metal_plate": Category("metal plate", "metal", None, MPDD),
+    "tubes": Category("tubes", "metal", None, MPDD),
 }
 
 VISA_README = "VisA's README (amazon-science/spot-diff): the object list"
