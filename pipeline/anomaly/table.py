@@ -159,5 +159,5 @@ VISA_DEFECT_CLASSES: dict[str, dict[int, str]] = {
 
 
 def category_for(table: dict[str, Category], name: str) -> Category:
-    """The table's entry, or the folder's name as the object with nothing else known (MPDD, WFDD...)."""
+    """The table's entry, or the folder's name as the object with nothing else known (WFDD, MAD...)."""
     return table.get(name) or Category(name.replace("_", " "), None, None, "the category folder's name")
