@@ -365,9 +365,10 @@ def download(
     skip_invalid: bool,
 ) -> None:
     """Fetch every sample's image, fit it into W x H (padding repeats the edge), write PNGs."""
-    from pipeline.download.fetch import DEFAULT_USER_AGENT, FetchConfig
+    from pipeline.download.fetch import FetchConfig
     from pipeline.download.layout import check_keeps_dataset, default_downloaded
     from pipeline.download.stage import DownloadConfig, run_download
+    from pipeline.httputil import DEFAULT_USER_AGENT
 
     downloaded = downloaded or default_downloaded(folder)
     check_keeps_dataset(dataset, downloaded)

@@ -33,7 +33,7 @@ MAX_RECORD_CHARS = 16 << 20  # a single record larger than this is treated as a 
 JSONL_SUFFIXES = (".jsonl", ".jl")
 
 M = TypeVar("M", bound=BaseModel)
-_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_NOT_WHITESPACE = re.compile(r"[^ \t\r\n]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -210,7 +210,8 @@ class JsonReader:
             def skip_space() -> str:
                 nonlocal position
                 while True:
-                    position = _WHITESPACE.match(buffer, position).end()
+                    found = _NOT_WHITESPACE.search(buffer, position)
+                    position = found.start() if found else len(buffer)
                     if position < len(buffer):
                         return buffer[position]
                     if not fill():
