@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.curate.hashing import file_sha256, perceptual_hashes
 from pipeline.curate.rules import Candidate, Cluster, find_clusters, size_problem
-from pipeline.download.stage import safe_image_path
 from pipeline.errors import IlidError
 from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_valid
 from pipeline.manifest import manifest_for, read_manifest, source_size
+from pipeline.paths import safe_image_path
 from pipeline.progress import progress
 from pipeline.records import Sample
 from pipeline.stage import Rejected, StageSummary, run_file_stage
