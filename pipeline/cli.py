@@ -14,6 +14,7 @@ from typing import Any, get_args
 import click
 from pydantic import BaseModel, ValidationError
 
+from pipeline.curate.config import CurateConfig, CurateRules
 from pipeline.download.config import DownloadConfig, FetchConfig
 from pipeline.errors import IlidError, NothingKept, Terminated
 from pipeline.interrupts import sigterm_as_interrupt
@@ -465,18 +466,28 @@ def download(
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="The curated dataset.")
 @click.option(
     "--near-distance",
-    default=6,
+    default=default(CurateRules, "near_distance"),
     show_default=True,
     help="Largest pHash Hamming distance (of 64 bits) between near-duplicates.",
 )
 @click.option(
     "--placeholder-min",
-    default=3,
+    default=default(CurateRules, "placeholder_min"),
     show_default=True,
     help="Products (with different labels) sharing one image that make it a placeholder.",
 )
-@click.option("--min-side", default=128, show_default=True, help="Smallest shorter side of the source image.")
-@click.option("--max-aspect", default=4.0, show_default=True, help="Largest long side / short side.")
+@click.option(
+    "--min-side",
+    default=default(CurateRules, "min_side"),
+    show_default=True,
+    help="Smallest shorter side of the source image.",
+)
+@click.option(
+    "--max-aspect",
+    default=default(CurateRules, "max_aspect"),
+    show_default=True,
+    help="Largest long side / short side.",
+)
 @click.option(
     "--rejects", type=click.Path(path_type=Path), help="Keep every dropped sample here, with its reason."
 )
@@ -491,7 +502,7 @@ def curate(
     rejects: Path | None,
 ) -> None:
     """Drop duplicate images, near-duplicates, placeholders, thumbnails and extreme aspect ratios."""
-    from pipeline.curate.stage import CurateConfig, CurateRules, run_curate
+    from pipeline.curate.stage import run_curate
 
     rules = CurateRules(
         near_distance=near_distance, placeholder_min=placeholder_min, min_side=min_side, max_aspect=max_aspect

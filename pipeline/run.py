@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.assemble import Assemble, AssembleConfig
-from pipeline.curate.stage import CurateConfig, CurateRules, run_curate
+from pipeline.curate.config import CurateConfig, CurateRules
+from pipeline.curate.stage import run_curate
 from pipeline.download.config import DownloadConfig, FetchConfig
 from pipeline.download.layout import check_keeps_dataset, default_downloaded
 from pipeline.download.stage import run_download

@@ -4,6 +4,7 @@ import sys
 import pytest
 
 from pipeline.cli import cli
+from pipeline.curate.config import CurateRules
 from pipeline.download.config import DownloadConfig, FetchConfig
 from pipeline.label.config import LabelConfig
 from pipeline.postfilter import PostfilterConfig
@@ -58,6 +59,7 @@ def test_validate_counts_and_guesses_the_kind(tmp_path):
         ("run", ["shop", "--workdir", "w"], [LabelConfig, PostfilterConfig, DownloadConfig]),
         ("download", ["--dataset", "d.json", "--folder", "images"], [DownloadConfig, FetchConfig]),
         ("postfilter", ["-i", "in.json", "-o", "out.json"], [PostfilterConfig]),
+        ("curate", ["--dataset", "d.json", "--images", "i", "-o", "o.json"], [CurateRules]),
     ],
 )
 def test_flag_defaults_are_the_config_models_defaults(command, required, models):
