@@ -53,12 +53,14 @@ demo: $(VENV)/.core
 test: $(VENV)/.test $(VLLM_VENV)/.installed browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 # Day to day: the same without vLLM's venv (neither built nor used: its tests are skipped and say so).
 test-fast: $(VENV)/.test browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	ILID_VLLM_VENV=skipped-by-test-fast $(PY) -m pytest -q
 
 # The suite against the newest Scrapy and transformers, past the upper bounds pyproject.toml sets where
@@ -78,6 +80,7 @@ test-latest: browser
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.test
 	$(VENV)/bin/ruff format .
@@ -95,4 +98,4 @@ bench: $(VENV)/.test
 	$(PY) -m benchmarks.curate
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) $(LATEST_VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(LATEST_VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -22,8 +22,8 @@ from PIL import Image, ImageEnhance
 
 from benchmarks.common import ratio_line, timed
 from benchmarks.download import product_photo
+from pipeline.curate.config import DEFAULT_NEAR_DISTANCE as DISTANCE
 from pipeline.curate.nearindex import brute_force_pairs, near_pairs
-from pipeline.curate.stage import DEFAULT_NEAR_DISTANCE as DISTANCE
 from pipeline.demo.catalog import PRODUCTS, image_bytes
 from pipeline.download.imaging import prepare_image
 

@@ -23,8 +23,9 @@ import requests
 from PIL import Image, ImageDraw, ImageFilter
 
 from benchmarks.common import ratio_line, timed
+from pipeline.download.config import DownloadConfig
 from pipeline.download.imaging import prepare_image
-from pipeline.download.stage import DownloadConfig, run_download
+from pipeline.download.stage import run_download
 from pipeline.jsonio import write_records
 
 COUNT = 300

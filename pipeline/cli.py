@@ -9,15 +9,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from pipeline.curate.config import CurateConfig, CurateRules
+from pipeline.download.config import DownloadConfig, FetchConfig
 from pipeline.errors import IlidError, NothingKept, Terminated
 from pipeline.interrupts import sigterm_as_interrupt
 from pipeline.jsonio import describe_validation_error
+from pipeline.label.config import LabelConfig
 from pipeline.lock import WAIT_FOR_LOCKS
+from pipeline.postfilter import PostfilterConfig
 
 
 class IlidGroup(click.Group):
@@ -51,6 +55,11 @@ class IlidGroup(click.Group):
 @click.version_option(package_name="ilid")
 def cli() -> None:
     """ilid: turn industrial web catalogs into a language-image dataset (ILID)."""
+
+
+def default(model: type[BaseModel], name: str) -> Any:
+    """The default of a config model's field: a flag passes and shows it, the model alone sets it."""
+    return model.model_fields[name].default
 
 
 def _set_wait(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -131,7 +140,7 @@ def prefilter(
 @click.option(
     "--min-field-length",
     "--min_field_length",
-    default=4,
+    default=default(PostfilterConfig, "min_field_length"),
     show_default=True,
     type=int,
     help="Fields shorter than this become null; items whose labels do are dropped.",
@@ -140,7 +149,7 @@ def postfilter(
     input_path: Path, output_path: Path, rejects: Path | None, skip_invalid: bool, min_field_length: int
 ) -> None:
     """Clean and lower-case the labeled fields, drop what is too short, derive folder names."""
-    from pipeline.postfilter import Postfilter, PostfilterConfig
+    from pipeline.postfilter import Postfilter
     from pipeline.records import LabeledItem
     from pipeline.stage import run_file_stage
 
@@ -161,57 +170,76 @@ def label_options(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--backend",
-            default="transformers",
+            default=default(LabelConfig, "backend"),
             show_default=True,
             help="transformers, vllm, openai (any OpenAI-compatible server) or rules (no model).",
         ),
         click.option(
             "--model",
-            default="meta-llama/Meta-Llama-3-8B-Instruct",
+            default=default(LabelConfig, "model"),
             show_default=True,
             help="Hub id or local folder; the served model's name with --backend openai.",
         ),
-        click.option("--batch-size", type=int, help="Items per batch (default: the backend's)."),
+        click.option(
+            "--batch-size",
+            type=int,
+            default=default(LabelConfig, "batch_size"),
+            help="Items per batch (default: the backend's).",
+        ),
         click.option(
             "--max-new-tokens",
-            default=512,
+            default=default(LabelConfig, "max_new_tokens"),
             show_default=True,
             help="Token budget per answer; the answer schema's field limits shrink to fit a smaller one.",
         ),
-        click.option("--temperature", default=0.6, show_default=True),
-        click.option("--top-p", default=0.9, show_default=True),
+        click.option("--temperature", default=default(LabelConfig, "temperature"), show_default=True),
+        click.option("--top-p", default=default(LabelConfig, "top_p"), show_default=True),
         click.option("--greedy", is_flag=True, help="Greedy decoding instead of sampling."),
-        click.option("--seed", default=0, show_default=True),
+        click.option("--seed", default=default(LabelConfig, "seed"), show_default=True),
         click.option(
             "--dtype",
-            type=click.Choice(["auto", "bfloat16", "float16", "float32"]),
-            default="auto",
+            type=click.Choice(get_args(LabelConfig.model_fields["dtype"].annotation)),
+            default=default(LabelConfig, "dtype"),
             show_default=True,
         ),
         click.option(
-            "--debug", default=0.0, help="Label only this random fraction of the items, as ILID's --debug."
+            "--debug",
+            default=default(LabelConfig, "debug"),
+            help="Label only this random fraction of the items, as ILID's --debug.",
         ),
         click.option(
             "--base-url",
-            default="http://127.0.0.1:8000/v1",
+            default=default(LabelConfig, "base_url"),
             show_default=True,
             help="The server's OpenAI-compatible API root (--backend openai).",
         ),
         click.option(
             "--api-key-env",
-            default="OPENAI_API_KEY",
+            default=default(LabelConfig, "api_key_env"),
             show_default=True,
             help="The environment variable that holds the server's API key.",
         ),
         click.option(
-            "--concurrency", default=16, show_default=True, help="Requests in flight (--backend openai)."
+            "--concurrency",
+            default=default(LabelConfig, "concurrency"),
+            show_default=True,
+            help="Requests in flight (--backend openai).",
         ),
         click.option(
-            "--timeout", default=120.0, show_default=True, help="Seconds per request (--backend openai)."
+            "--timeout",
+            default=default(LabelConfig, "timeout"),
+            show_default=True,
+            help="Seconds per request (--backend openai).",
+        ),
+        click.option(
+            "--retries",
+            default=default(LabelConfig, "retries"),
+            show_default=True,
+            help="Retries of a request on 429, 5xx and connection errors (--backend openai).",
         ),
         click.option(
             "--grounding/--no-grounding",
-            default=True,
+            default=default(LabelConfig, "grounding"),
             show_default=True,
             help="Null a material or finish the product's own text does not support.",
         ),
@@ -247,7 +275,6 @@ def label(
 
     The hub token is read from HF_TOKEN. Finished batches are checkpointed to OUTPUT.partial.jsonl;
     rerunning resumes."""
-    from pipeline.label.config import LabelConfig
     from pipeline.label.stage import run_label
 
     run_label(
@@ -314,8 +341,12 @@ def assemble(
     "--dataset", required=True, type=click.Path(path_type=Path), help="Dataset file, e.g. ilid.json."
 )
 @click.option("--folder", required=True, type=click.Path(path_type=Path), help="Where the images go.")
-@click.option("--image-width", "--image_width", "width", default=512, show_default=True)
-@click.option("--image-height", "--image_height", "height", default=512, show_default=True)
+@click.option(
+    "--image-width", "--image_width", "width", default=default(DownloadConfig, "width"), show_default=True
+)
+@click.option(
+    "--image-height", "--image_height", "height", default=default(DownloadConfig, "height"), show_default=True
+)
 @click.option(
     "--dataset-downloaded",
     "--dataset_downloaded",
@@ -324,16 +355,44 @@ def assemble(
     help="Samples whose image is on disk (default: ilid.json beside --folder, as industrial-clip reads).",
 )
 @click.option("--replace", is_flag=True, help="Fetch again images already on disk.")
-@click.option("--workers", default=16, show_default=True, help="Downloads in flight, all hosts together.")
-@click.option("--per-host", default=8, show_default=True, help="Downloads in flight to one host.")
 @click.option(
-    "--timeout", default=20.0, show_default=True, help="Seconds for a whole request: connect, headers, body."
+    "--workers",
+    default=default(DownloadConfig, "workers"),
+    show_default=True,
+    help="Downloads in flight, all hosts together.",
 )
-@click.option("--retries", default=3, show_default=True, help="Retries on 429, 5xx and connection errors.")
-@click.option("--user-agent", default=None, help="User-Agent header (default names ilid).")
-@click.option("--max-bytes", default=20_000_000, show_default=True, help="Largest image body accepted.")
 @click.option(
-    "--max-pixels", default=50_000_000, show_default=True, help="Largest image accepted, in pixels."
+    "--per-host",
+    default=default(FetchConfig, "per_host"),
+    show_default=True,
+    help="Downloads in flight to one host.",
+)
+@click.option(
+    "--timeout",
+    default=default(FetchConfig, "timeout"),
+    show_default=True,
+    help="Seconds for a whole request: connect, headers, body.",
+)
+@click.option(
+    "--retries",
+    default=default(FetchConfig, "retries"),
+    show_default=True,
+    help="Retries on 429, 5xx and connection errors.",
+)
+@click.option(
+    "--user-agent", default=default(FetchConfig, "user_agent"), show_default=True, help="User-Agent header."
+)
+@click.option(
+    "--max-bytes",
+    default=default(FetchConfig, "max_bytes"),
+    show_default=True,
+    help="Largest image body accepted.",
+)
+@click.option(
+    "--max-pixels",
+    default=default(DownloadConfig, "max_pixels"),
+    show_default=True,
+    help="Largest image accepted, in pixels.",
 )
 @click.option(
     "--fallback",
@@ -356,7 +415,7 @@ def download(
     per_host: int,
     timeout: float,
     retries: int,
-    user_agent: str | None,
+    user_agent: str,
     max_bytes: int,
     max_pixels: int,
     fallback: str | None,
@@ -365,9 +424,8 @@ def download(
     skip_invalid: bool,
 ) -> None:
     """Fetch every sample's image, fit it into W x H (padding repeats the edge), write PNGs."""
-    from pipeline.download.fetch import DEFAULT_USER_AGENT, FetchConfig
     from pipeline.download.layout import check_keeps_dataset, default_downloaded
-    from pipeline.download.stage import DownloadConfig, run_download
+    from pipeline.download.stage import run_download
 
     downloaded = downloaded or default_downloaded(folder)
     check_keeps_dataset(dataset, downloaded)
@@ -376,7 +434,7 @@ def download(
         retries=retries,
         per_host=per_host,
         max_bytes=max_bytes,
-        user_agent=user_agent or DEFAULT_USER_AGENT,
+        user_agent=user_agent,
         respect_noai=not ignore_x_robots_tag,
     )
     run_download(
@@ -408,18 +466,28 @@ def download(
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="The curated dataset.")
 @click.option(
     "--near-distance",
-    default=6,
+    default=default(CurateRules, "near_distance"),
     show_default=True,
     help="Largest pHash Hamming distance (of 64 bits) between near-duplicates.",
 )
 @click.option(
     "--placeholder-min",
-    default=3,
+    default=default(CurateRules, "placeholder_min"),
     show_default=True,
     help="Products (with different labels) sharing one image that make it a placeholder.",
 )
-@click.option("--min-side", default=128, show_default=True, help="Smallest shorter side of the source image.")
-@click.option("--max-aspect", default=4.0, show_default=True, help="Largest long side / short side.")
+@click.option(
+    "--min-side",
+    default=default(CurateRules, "min_side"),
+    show_default=True,
+    help="Smallest shorter side of the source image.",
+)
+@click.option(
+    "--max-aspect",
+    default=default(CurateRules, "max_aspect"),
+    show_default=True,
+    help="Largest long side / short side.",
+)
 @click.option(
     "--rejects", type=click.Path(path_type=Path), help="Keep every dropped sample here, with its reason."
 )
@@ -434,7 +502,7 @@ def curate(
     rejects: Path | None,
 ) -> None:
     """Drop duplicate images, near-duplicates, placeholders, thumbnails and extreme aspect ratios."""
-    from pipeline.curate.stage import CurateConfig, CurateRules, run_curate
+    from pipeline.curate.stage import run_curate
 
     rules = CurateRules(
         near_distance=near_distance, placeholder_min=placeholder_min, min_side=min_side, max_aspect=max_aspect
@@ -558,9 +626,18 @@ def new_spider(name: str, sitemap: str, product_url: str, force: bool, root: Pat
 @click.option("--max-items", type=int, help="Stop the crawl after this many products.")
 @click.option("--regex", help="Trade names the pre-filter removes.")
 @click.option("--keep-numbers", is_flag=True, help="Keep digit runs in the pre-filter.")
-@click.option("--min-field-length", "--min_field_length", default=4, show_default=True)
-@click.option("--image-width", "--image_width", "width", default=512, show_default=True)
-@click.option("--image-height", "--image_height", "height", default=512, show_default=True)
+@click.option(
+    "--min-field-length",
+    "--min_field_length",
+    default=default(PostfilterConfig, "min_field_length"),
+    show_default=True,
+)
+@click.option(
+    "--image-width", "--image_width", "width", default=default(DownloadConfig, "width"), show_default=True
+)
+@click.option(
+    "--image-height", "--image_height", "height", default=default(DownloadConfig, "height"), show_default=True
+)
 @click.option("--force", is_flag=True, help="Rerun stages whose output is newer than their input.")
 @wait_option
 @label_options
@@ -582,8 +659,6 @@ def run(
 ) -> None:
     """Crawl, pre-filter, label, post-filter, assemble and download one shop, resuming where it stopped."""
     from pipeline.crawl import parse_assignments
-    from pipeline.label.config import LabelConfig
-    from pipeline.postfilter import PostfilterConfig
     from pipeline.prefilter import PrefilterConfig
     from pipeline.run import RunPlan, run_pipeline
 

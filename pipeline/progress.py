@@ -14,8 +14,10 @@ from pipeline.jsonio import JsonReader
 T = TypeVar("T")
 
 
-def progress(items: Iterable[T], description: str, total: int | None = None, unit: str = "items") -> tqdm:
-    """A bar over a known number of items."""
+def progress(
+    items: Iterable[T] | None, description: str, total: int | None = None, unit: str = "items"
+) -> tqdm:
+    """A bar over a known number of items (None: a bar updated by hand)."""
     return tqdm(items, desc=description, total=total, unit=f" {unit}", file=sys.stderr, disable=None)
 
 

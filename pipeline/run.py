@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.assemble import Assemble, AssembleConfig
-from pipeline.curate.stage import CurateConfig, CurateRules, run_curate
-from pipeline.download.fetch import FetchConfig
+from pipeline.curate.config import CurateConfig, CurateRules
+from pipeline.curate.stage import run_curate
+from pipeline.download.config import DownloadConfig, FetchConfig
 from pipeline.download.layout import check_keeps_dataset, default_downloaded
-from pipeline.download.stage import DownloadConfig, run_download
+from pipeline.download.stage import run_download
 from pipeline.label.config import LabelConfig
 from pipeline.postfilter import Postfilter, PostfilterConfig
 from pipeline.prefilter import Prefilter, PrefilterConfig
@@ -40,8 +41,8 @@ class RunPlan:
     prefilter: PrefilterConfig = field(default_factory=PrefilterConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
     postfilter: PostfilterConfig = field(default_factory=PostfilterConfig)
-    width: int = 512
-    height: int = 512
+    width: int = DownloadConfig.model_fields["width"].default
+    height: int = DownloadConfig.model_fields["height"].default
     fetch: FetchConfig = field(default_factory=FetchConfig)
     curate: CurateRules = field(default_factory=CurateRules)
     force: bool = False

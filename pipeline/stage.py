@@ -1,9 +1,9 @@
 """The stage contract and its one runner: stream records in, yield kept records or `Rejected` ones.
 
-A stage is any callable `items -> iterator of (output record | Rejected | Carried)`. `run_file_stage`
-does everything else, the same way for every stage: it locks the output (and any folder the stage
-writes), removes the temporary files a killed run of it left, reads and validates the input, writes
-kept records atomically, the rejects (with their reason) when asked, the counts to
+A stage is any callable `items -> iterator of (output record | Rejected | Carried)`: a `Stage[In, Out]`.
+`run_file_stage` does everything else, the same way for every stage: it locks the output (and any
+folder the stage writes), removes the temporary files a killed run of it left, reads and validates the
+input, writes kept records atomically, the rejects (with their reason) when asked, the counts to
 `<output>.stats.json`, shows progress and prints one summary line. SIGTERM ends it as Ctrl-C does:
 the previous output stays, the temporary files go, the locks are released. A non-empty input that
 leaves an empty output raises `NothingKept` after the summary (the CLI exits with code 1).
@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -119,7 +119,9 @@ class RejectSink:
             self._writer.__exit__(*exc_info)
 
 
-Stage = Callable[[Iterable[Any]], Iterator[Any]]
+In = TypeVar("In", bound=BaseModel)  # the input file's record model
+Out = TypeVar("Out", bound=BaseModel | dict[str, Any])  # what the output file holds
+Stage = Callable[[Iterable[In]], Iterator[Out | Rejected | Carried]]
 PathLike = str | os.PathLike[str]
 
 
@@ -186,9 +188,9 @@ def folder_stage(
 
 def run_file_stage(
     name: str,
-    stage: Stage,
+    stage: Stage[In, Out],
     input_path: PathLike,
-    model: type[BaseModel],
+    model: type[In],
     output_path: PathLike,
     *,
     rejects_path: PathLike | None = None,
@@ -212,7 +214,7 @@ def run_file_stage(
     reader = JsonReader(input_path)
     rejects = RejectSink(rejects_path)
 
-    def valid_records() -> Iterator[BaseModel]:
+    def valid_records() -> Iterator[In]:
         for record in stream_progress(
             read_records(input_path, model, skip_invalid=skip_invalid, reader=reader), reader, name
         ):

@@ -16,7 +16,7 @@ import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any
 
 from lxml import etree
 from parsel import Selector
@@ -70,10 +70,11 @@ SCRAPY_INTERNALS = ("_parse_sitemap", "_get_sitemap_body", "_get_urls_and_callba
 
 
 class CatalogSpider(SitemapSpider):
-    name: ClassVar[str] = ""
-    source: ClassVar[str | None] = None  # the dataset's `source` tag; the spider's name when unset
-    product_url: ClassVar[str] = r"."
-    custom_settings: ClassVar[dict[str, Any]] = dict(POLITE_SETTINGS)
+    # Scrapy declares these per instance (a spider's arguments may set them), so no ClassVar.
+    name = ""
+    source: str | None = None  # the dataset's `source` tag; the spider's name when unset
+    product_url = r"."
+    custom_settings: dict[str, Any] | None = dict(POLITE_SETTINGS)
 
     def __init__(self, *args: Any, **kwargs: Any):
         require_internals(SitemapSpider, SCRAPY_INTERNALS, "scrapy", "the spiders' sitemap handling")
@@ -162,7 +163,8 @@ class CatalogSpider(SitemapSpider):
         sitemap parser and for `image:loc`); one over the size cap is counted and left."""
         memo = response.meta.get("_ilid_sitemap_body")
         if memo is not None and memo[0] is response:
-            return memo[1]
+            memoized: bytes | None = memo[1]
+            return memoized
         body = super()._get_sitemap_body(response)
         if body is None and gzip_magic_number(response):
             self.count("ilid/skipped/sitemap_too_large")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from parsel import Selector
@@ -29,7 +29,10 @@ class PageProduct:
     found_by: str = ""
 
 
-def first_leaf(value: Any, leaf: Callable[[Any], Any]) -> Any:
+T = TypeVar("T")
+
+
+def first_leaf(value: Any, leaf: Callable[[Any], T | None]) -> T | None:
     """The first non-empty `leaf(x)` of the non-list values in `value`, depth first, walked with a stack
     of its own (a page can nest lists deeper than Python's recursion limit)."""
     stack = [value]
@@ -141,10 +144,10 @@ def microdata_value(element: Selector) -> str:
 
 
 def from_microdata(selector: Selector) -> PageProduct | None:
-    scope = selector.xpath('//*[@itemscope][contains(@itemtype, "schema.org/Product")]')
-    if not scope:
+    scopes = selector.xpath('//*[@itemscope][contains(@itemtype, "schema.org/Product")]')
+    if not scopes:
         return None
-    scope = scope[0]
+    scope = scopes[0]
     # itemprops of this scope only, not of nested scopes such as offers or brand
     own = (
         './/*[@itemprop="{0}"]'
@@ -193,8 +196,7 @@ def from_html(selector: Selector) -> PageProduct:
 def extract_product(selector: Selector, page_url: str, sitemap_image: str | None = None) -> PageProduct:
     """The best the page offers; missing fields are filled from the next source in line. An image the
     sitemap lists for the page ranks below schema.org's and above OpenGraph's."""
-    found = [source(selector) for source in (from_json_ld, from_microdata)]
-    found = [product for product in found if product]
+    found = [product for source in (from_json_ld, from_microdata) if (product := source(selector))]
     if sitemap_image:
         found.append(PageProduct(image=sitemap_image, found_by="sitemap"))
     found += [product for product in (from_opengraph(selector), from_html(selector)) if product]

@@ -1,6 +1,13 @@
 import subprocess
 import sys
 
+import pytest
+
+from pipeline.cli import cli
+from pipeline.curate.config import CurateRules
+from pipeline.download.config import DownloadConfig, FetchConfig
+from pipeline.label.config import LabelConfig
+from pipeline.postfilter import PostfilterConfig
 from tests.helpers import raw, run_cli, write_json
 
 
@@ -43,3 +50,27 @@ def test_validate_counts_and_guesses_the_kind(tmp_path):
     assert "3 raw records, 2 valid, 1 invalid (web 1)" in result.output
     assert "record 2: web: Field required" in result.stderr
     assert run_cli("validate", source, "--as", "dataset").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "required", "models"),
+    [
+        ("label", ["-i", "in.json", "-o", "out.json"], [LabelConfig]),
+        ("run", ["shop", "--workdir", "w"], [LabelConfig, PostfilterConfig, DownloadConfig]),
+        ("download", ["--dataset", "d.json", "--folder", "images"], [DownloadConfig, FetchConfig]),
+        ("postfilter", ["-i", "in.json", "-o", "out.json"], [PostfilterConfig]),
+        ("curate", ["--dataset", "d.json", "--images", "i", "-o", "o.json"], [CurateRules]),
+    ],
+)
+def test_flag_defaults_are_the_config_models_defaults(command, required, models):
+    fields = {name: field for model in models for name, field in model.model_fields.items()}
+    passed = cli.commands[command].make_context(command, required, resilient_parsing=True).params
+    shared = [name for name in passed if name in fields and not fields[name].is_required()]
+    assert shared  # the command's flags do reach its models
+    for name in shared:
+        assert passed[name] == fields[name].default, f"ilid {command} --{name}"
+
+
+def test_label_has_a_flag_for_every_setting_of_its_model():
+    options = {param.name for param in cli.commands["label"].params}
+    assert set(LabelConfig.model_fields) <= options

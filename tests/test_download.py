@@ -4,9 +4,11 @@ import uuid
 import pytest
 from PIL import Image
 
-from pipeline.download.fetch import FetchConfig, forbids_ai_use
-from pipeline.download.stage import DownloadConfig, run_download, safe_image_path
+from pipeline.download.config import DownloadConfig, FetchConfig
+from pipeline.download.fetch import forbids_ai_use
+from pipeline.download.stage import run_download
 from pipeline.httputil import retry_after_seconds
+from pipeline.paths import safe_image_path
 from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json, run_cli, write_json
 from tests.images import banded, encode, png_bomb

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.download.fetch import FetchConfig
+from pipeline.download.config import DownloadConfig, FetchConfig
 from pipeline.download.layout import default_downloaded
-from pipeline.download.stage import DownloadConfig, run_download
+from pipeline.download.stage import run_download
 from pipeline.errors import NothingKept
 from pipeline.jsonio import journal_entries
 from pipeline.testing.server import LocalServer, Reply

@@ -57,7 +57,7 @@ def test_non_utf8_line_names_the_record_and_the_byte(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".json", ".jsonl"])
 def test_record_over_the_cap_names_the_cap(tmp_path, monkeypatch, suffix):
-    monkeypatch.setattr(jsonio, "MAX_RECORD_CHARS", 1000)
+    monkeypatch.setattr(jsonio.reader, "MAX_RECORD_CHARS", 1000)
     source = tmp_path / f"raw{suffix}"
     write(source, json.dumps(raw("http://shop/b.jpg", "x" * 5000, "y")))
     result = run_cli("validate", source)
@@ -65,7 +65,7 @@ def test_record_over_the_cap_names_the_cap(tmp_path, monkeypatch, suffix):
 
 
 def test_long_record_under_the_cap_reads_across_many_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(jsonio, "CHUNK_CHARS", 64)
+    monkeypatch.setattr(jsonio.reader, "CHUNK_CHARS", 64)
     records = [raw("http://shop/a.jpg", "Hinge " * 3000, "steel"), raw("http://shop/b.jpg", "x", "y")]
     write_records(tmp_path / "a.json", records)
     assert [value for _, value in JsonReader(tmp_path / "a.json")] == records

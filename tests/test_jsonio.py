@@ -21,7 +21,7 @@ def test_reads_json_array_and_jsonl_alike(tmp_path):
 
 
 def test_array_streams_across_chunk_boundaries(tmp_path, monkeypatch):
-    monkeypatch.setattr(jsonio, "CHUNK_CHARS", 7)  # every record and number spans several chunks
+    monkeypatch.setattr(jsonio.reader, "CHUNK_CHARS", 7)  # every record and number spans several chunks
     values = [{"n": 1234567890123, "s": "Schraube äöü ß " * 3}, 98765432109876, {"n": -1.5e10}]
     (tmp_path / "a.json").write_text(json.dumps(values, indent=2, ensure_ascii=False), encoding="utf-8")
     assert [value for _, value in JsonReader(tmp_path / "a.json")] == values

@@ -234,6 +234,18 @@ def test_openai_backend_gives_up_with_one_line(tmp_path):
         assert len(server.requests) == 3
 
 
+def test_label_retries_flag_bounds_the_requests(tmp_path):
+    source = write_json(tmp_path / "pre.json", [raw("u", "Hinge", "steel")])
+    with LocalServer() as server:
+        server.routes["/v1/chat/completions"] = Reply(503, b"down", {"Retry-After": "0"})
+        result = run_cli(
+            "label", "-i", source, "-o", tmp_path / "o.json", "--backend", "openai",
+            "--base-url", server.base + "/v1", "--retries", "1",
+        )  # fmt: skip
+        assert result.exit_code == 2 and "HTTP 503, still after 1 retries" in result.stderr
+        assert len(server.requests) == 2
+
+
 def test_vllm_absent_is_a_one_line_hint_and_breaks_nothing(tmp_path):
     try:
         import vllm  # noqa: F401

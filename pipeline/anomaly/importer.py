@@ -79,7 +79,8 @@ def fit_mask(mask: Image.Image, width: int, height: int) -> Image.Image:
 def header_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as image:
-            return image.size
+            size: tuple[int, int] = image.size
+            return size
     except Exception:  # prepare_image names the problem
         return 1, 1
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from pipeline.anomaly.base import Entry, Layout, mismatch, orphan_masks
 from pipeline.anomaly.table import VISA, VISA_DEFECT_CLASSES, Category, category_for
-from pipeline.download.stage import safe_image_path
 from pipeline.errors import IlidError
+from pipeline.paths import safe_image_path
 from pipeline.stage import Rejected
 
 SAFE_NAME = re.compile(r"[\w][\w.-]*")  # an object folder's name: one path component, not `..`

@@ -20,7 +20,8 @@ BANDS = range(3, 9)
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(np.bitwise_xor(a, b))
+    distances: np.ndarray = np.bitwise_count(np.bitwise_xor(a, b))
+    return distances
 
 
 def band_widths(bands: int) -> list[int]:

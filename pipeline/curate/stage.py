@@ -18,53 +18,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.curate.config import CurateConfig
 from pipeline.curate.hashing import file_sha256, perceptual_hashes
 from pipeline.curate.rules import Candidate, Cluster, find_clusters, size_problem
-from pipeline.download.stage import safe_image_path
 from pipeline.errors import IlidError
 from pipeline.jsonio import RecordWriter, journal_entries, open_journal, read_valid
 from pipeline.manifest import manifest_for, read_manifest, source_size
+from pipeline.paths import safe_image_path
 from pipeline.progress import progress
 from pipeline.records import Sample
 from pipeline.stage import Rejected, StageSummary, run_file_stage
-
-# Chosen in benchmarks/curate.py on 135 product photos and their copies: the largest distance at which
-# no two different pictures matched (bar two demo drawings of one bar at two lengths); it finds 81% of
-# the copies (every PNG re-encode, 87% of JPEG q50, 89% of half-size ones). See the README.
-DEFAULT_NEAR_DISTANCE = 6
-
-
-class CurateRules(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    near_distance: int = Field(default=DEFAULT_NEAR_DISTANCE, ge=0, le=32)
-    placeholder_min: int = Field(default=3, ge=2)
-    min_side: int = Field(default=128, ge=1)
-    max_aspect: float = Field(default=4.0, ge=1.0)
-
-
-class CurateConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    dataset: Path
-    images: Path
-    output: Path
-    rules: CurateRules = CurateRules()
-    rejects: Path | None = None
-
-    @property
-    def manifest(self) -> Path:
-        return manifest_for(self.dataset)
-
-    @property
-    def clusters(self) -> Path:
-        return clusters_for(self.output)
-
-
-def clusters_for(dataset: Path) -> Path:
-    return Path(f"{dataset}.clusters.jsonl")
 
 
 class Pending(NamedTuple):

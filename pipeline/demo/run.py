@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from pipeline.demo.catalog import PRODUCTS, TRADE_NAMES, serve_catalog
-from pipeline.download.fetch import FetchConfig
+from pipeline.download.config import FetchConfig
 from pipeline.errors import IlidError
 from pipeline.label.config import LabelConfig
 from pipeline.prefilter import PrefilterConfig

@@ -15,28 +15,15 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.download.config import FetchConfig
 from pipeline.download.deadline import DeadlineAdapter, deadline, expire_all
-from pipeline.httputil import DEFAULT_USER_AGENT, backoff_seconds, retry_after_seconds
+from pipeline.httputil import backoff_seconds, retry_after_seconds
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 GONE_STATUSES = {404, 410}
 RETRIED_REASONS = {"server_error", "rate_limited", "timeout", "unreachable"}
 ACCEPTED_NON_IMAGE_TYPES = {"application/octet-stream", "binary/octet-stream", ""}
-
-
-class FetchConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    timeout: float = Field(default=20.0, gt=0, description="seconds for a whole attempt")
-    retries: int = Field(default=3, ge=0)
-    backoff: float = Field(default=1.0, ge=0, description="first retry's wait; doubles each time")
-    per_host: int = Field(default=8, ge=1)
-    max_bytes: int = Field(default=20_000_000, gt=0)
-    max_redirects: int = Field(default=5, ge=0)
-    user_agent: str = DEFAULT_USER_AGENT
-    respect_noai: bool = True
 
 
 class FetchFailed(Exception):

@@ -32,12 +32,6 @@ EXIF_ORIENTATION = 0x0112
 ROTATED_ORIENTATIONS = {5, 6, 7, 8}
 
 
-# Decoding, converting and resizing an image peaks near 15 bytes a pixel (RGBA: the decoded image,
-# the composite over white, the RGB copy): 64 M pixels in flight keep a download near 1 GB whatever
-# the images, while sixteen 2000 x 2000 photos still decode side by side.
-PIXELS_IN_FLIGHT = 64_000_000
-
-
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 MMAP_THRESHOLD_BYTES = 8 << 20
 
@@ -60,7 +54,7 @@ class PixelBudget:
     """Pixels being decoded across threads, at most `limit`; one image larger than the whole budget
     runs alone."""
 
-    def __init__(self, limit: int = PIXELS_IN_FLIGHT):
+    def __init__(self, limit: int):
         self.limit = limit
         self._used = 0
         self._free = threading.Condition()

@@ -22,75 +22,21 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.download.fetch import FetchConfig, Fetcher, FetchFailed
+from pipeline.download.config import DownloadConfig
+from pipeline.download.fetch import Fetcher, FetchFailed
 from pipeline.download.imaging import (
-    PIXELS_IN_FLIGHT,
     ImageRejected,
     PixelBudget,
     prepare_image,
     return_freed_images_to_the_system,
 )
-from pipeline.errors import IlidError
 from pipeline.jsonio import RecordWriter, journal_entries, open_journal, write_bytes
+from pipeline.paths import image_path_problem
 from pipeline.records import Sample
 from pipeline.stage import Rejected, StageSummary, run_file_stage
 
-MAX_NAME_BYTES = 255  # the longest file or folder name common file systems take
 WINDOW_PER_WORKER = 32  # samples in flight (submitted, not yet written out) per worker
-
-
-class DownloadConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    dataset: Path
-    folder: Path
-    downloaded: Path
-    width: int = Field(default=512, gt=0, le=8192)
-    height: int = Field(default=512, gt=0, le=8192)
-    replace: bool = False
-    workers: int = Field(default=16, ge=1, le=256)
-    max_pixels: int = Field(default=50_000_000, gt=0)
-    pixels_in_flight: int = Field(default=PIXELS_IN_FLIGHT, gt=0)
-    fallback: str | None = None
-    fetch: FetchConfig = FetchConfig()
-
-    @field_validator("fallback")
-    @classmethod
-    def _has_placeholder(cls, value: str | None) -> str | None:
-        if value is not None and "{url}" not in value:
-            raise IlidError(f"--fallback {value!r}: the template needs a {{url}} placeholder")
-        return value
-
-    @property
-    def manifest(self) -> Path:
-        return Path(f"{self.downloaded}.manifest.jsonl")
-
-    @property
-    def failures(self) -> Path:
-        return Path(f"{self.downloaded}.failures.jsonl")
-
-
-def image_path_problem(folder: Path, image: str) -> str | None:
-    """Why `image` may not be written under `folder`, or None when it names a file strictly inside."""
-    relative = Path(image)
-    if not image or "\x00" in image:
-        return "empty or holds a NUL byte"
-    if relative.is_absolute() or ".." in relative.parts:
-        return "absolute or climbs out of the folder"
-    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in relative.parts):
-        return f"a path part is over {MAX_NAME_BYTES} bytes"
-    root = folder.resolve()
-    target = (folder / relative).resolve()
-    if target == root or not target.is_relative_to(root):
-        return "not a file inside the folder"
-    return None
-
-
-def safe_image_path(folder: Path, image: str) -> Path | None:
-    """`folder/image`, or None unless `image` names a file strictly inside `folder`."""
-    return None if image_path_problem(folder, image) else (folder / image).resolve()
 
 
 @dataclass

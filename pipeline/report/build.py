@@ -23,9 +23,9 @@ from typing import Any
 from PIL import Image
 
 from pipeline.download.imaging import fit_size
-from pipeline.download.stage import safe_image_path
 from pipeline.jsonio import journal_entries, read_valid, write_bytes
 from pipeline.manifest import read_manifest, source_size
+from pipeline.paths import safe_image_path
 from pipeline.records import Sample
 from pipeline.stats import funnel
 

@@ -54,7 +54,7 @@ def build_tokenizer(folder: Path, vocab_size: int = 800) -> PreTrainedTokenizerF
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     backend.train_from_iterator(CORPUS, trainer)
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]  # transformers: no annotations
         tokenizer_object=backend,
         bos_token="<|begin_of_text|>",
         eos_token="<|end_of_text|>",
@@ -72,6 +72,8 @@ def build_tiny_llama(folder: Path, seed: int = 5, quote_bias: bool = True) -> Pa
     """
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(folder)
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|eot_id|>")
+    assert isinstance(end_of_turn, int)  # one token in, one id out
     config = LlamaConfig(
         vocab_size=len(tokenizer) + 8,  # padded past the tokenizer, as real checkpoints often are
         hidden_size=64,
@@ -83,7 +85,7 @@ def build_tiny_llama(folder: Path, seed: int = 5, quote_bias: bool = True) -> Pa
         max_position_embeddings=4096,
         initializer_range=0.5,  # peaky logits: greedy choices are not near-ties
         bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=[tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|eot_id|>")],
+        eos_token_id=[tokenizer.eos_token_id, end_of_turn],
         tie_word_embeddings=False,
     )
     torch.manual_seed(seed)

@@ -4,11 +4,15 @@ vLLM or torch breaks nothing else."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.errors import IlidError
 from pipeline.records import RawItem
+
+if TYPE_CHECKING:
+    from pipeline.label.config import LabelConfig
 
 REGISTRY: dict[str, str] = {
     "transformers": "pipeline.label.backends.hf:TransformersBackend",
@@ -41,7 +45,7 @@ class Backend(Protocol):
         ...
 
 
-def backend_class(name: str) -> type[Backend]:
+def backend_class(name: str) -> Callable[[LabelConfig], Backend]:
     if name not in REGISTRY:
         raise IlidError(f"--backend {name!r}: unknown; choose one of {', '.join(REGISTRY)}")
     module_name, class_name = REGISTRY[name].split(":")
@@ -52,4 +56,5 @@ def backend_class(name: str) -> type[Backend]:
         raise IlidError(
             f"--backend {name}: {error.name or error} is not installed; {hint}".rstrip("; ")
         ) from None
-    return getattr(module, class_name)
+    backend: Callable[[LabelConfig], Backend] = getattr(module, class_name)
+    return backend

@@ -64,7 +64,7 @@ class TransformersBackend:
                 device_map="auto" if device == "cuda" else None,
             )
         self.tokenizer = tokenizer
-        self.model = model.eval()
+        self.model = model.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
         self.stop_ids = self._stop_token_ids()
         self.pad_id = (
             self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_ids[0]
@@ -97,7 +97,8 @@ class TransformersBackend:
         prompt = self.tokenizer.apply_chat_template(
             messages(item), add_generation_prompt=True, tokenize=False
         )
-        return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        ids: list[int] = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        return ids
 
     def _prompt_head(self) -> list[int]:
         """The tokens every prompt starts with: those two prompts with nothing in common share."""

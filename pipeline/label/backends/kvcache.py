@@ -9,6 +9,8 @@ steps, and memory stays close to what the cache holds. Dropping finished rows co
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
@@ -26,7 +28,8 @@ LAYER_INTERNALS = (
 )
 
 
-class GrowingLayer(DynamicLayer):
+# transformers' CacheLayerMixin.__init_subclass__ has no annotations
+class GrowingLayer(DynamicLayer):  # type: ignore[no-untyped-call]
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         super().lazy_initialization(key_states, value_states)
         self.length = 0
@@ -42,12 +45,14 @@ class GrowingLayer(DynamicLayer):
             setattr(self, name, new)
         self._expose()
 
-    def _expose(self) -> None:
-        self.keys = self.key_buffer[..., : self.length, :]
-        self.values = self.value_buffer[..., : self.length, :]
+    def _expose(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Points attention's `keys` and `values` at the filled part; returns them."""
+        self.keys = keys = self.key_buffer[..., : self.length, :]
+        self.values = values = self.value_buffer[..., : self.length, :]
+        return keys, values
 
     def update(
-        self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
@@ -57,8 +62,7 @@ class GrowingLayer(DynamicLayer):
         self.key_buffer[..., self.length : self.length + added, :] = key_states
         self.value_buffer[..., self.length : self.length + added, :] = value_states
         self.length += added
-        self._expose()
-        return self.keys, self.values
+        return self._expose()
 
     def get_seq_length(self) -> int:
         return self.length if self.is_initialized else 0

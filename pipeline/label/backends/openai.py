@@ -61,7 +61,7 @@ def compact_json_regex(schema: dict[str, Any]) -> str:
             return "null"
         if spec.get("type") != "string" or "pattern" not in spec:
             raise ValueError(f"no compact regular expression for {spec}")
-        pattern = spec["pattern"].removeprefix("^").removesuffix("$")
+        pattern: str = spec["pattern"].removeprefix("^").removesuffix("$")
         return '"(' + pattern.replace("[^", "[^\\x00-\\x1f") + ')"'
 
     required = set(schema.get("required", ()))
