@@ -14,9 +14,11 @@ from typing import Any, get_args
 import click
 from pydantic import BaseModel, ValidationError
 
+from pipeline.anomaly.config import ImportConfig, LayoutConfig
 from pipeline.curate.config import CurateConfig, CurateRules
 from pipeline.download.config import DownloadConfig, FetchConfig
 from pipeline.errors import IlidError, NothingKept, Terminated
+from pipeline.export.config import ExportConfig
 from pipeline.interrupts import sigterm_as_interrupt
 from pipeline.jsonio import describe_validation_error
 from pipeline.label.config import LabelConfig
@@ -754,17 +756,22 @@ def validate(path: Path, kind: str | None, show: int) -> None:
     "--caption",
     "captions",
     multiple=True,
-    help="A field or a template, e.g. '{label_short} made of {material}'; repeat to fall back "
-    "(default: label_long).",
+    default=default(ExportConfig, "captions"),
+    show_default=True,
+    help="A field or a template, e.g. '{label_short} made of {material}'; repeat to fall back.",
 )
 @click.option("--split", help="Fractions per split, e.g. train=0.9,val=0.05,test=0.05.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the split assignment.")
+@click.option(
+    "--seed", default=default(ExportConfig, "seed"), show_default=True, help="Seed of the split assignment."
+)
 @click.option(
     "--clusters",
     type=click.Path(path_type=Path),
     help="curate's clusters, kept in one split (default: <dataset>.clusters.jsonl when it exists).",
 )
-@click.option("--shard-size", default=10_000, show_default=True, help="Samples per webdataset shard.")
+@click.option(
+    "--shard-size", default=default(ExportConfig, "shard_size"), show_default=True, help="Samples per shard."
+)
 @wait_option
 def export(
     format_name: str,
@@ -778,7 +785,7 @@ def export(
     shard_size: int,
 ) -> None:
     """Write the dataset as FORMAT for a trainer: industrial-clip, webdataset, hf, csv or img2dataset."""
-    from pipeline.export.stage import ExportConfig, run_export
+    from pipeline.export.stage import run_export
 
     run_export(
         ExportConfig(
@@ -786,7 +793,7 @@ def export(
             dataset=dataset,
             images=images,
             out=out,
-            captions=captions or ("label_long",),
+            captions=captions,
             split=split,
             seed=seed,
             clusters=clusters,
@@ -805,10 +812,19 @@ ANOMALY_FORMATS = ["mvtec", "visa", "kolektorsdd", "kolektorsdd2"]
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="The dataset file.")
 @click.option("--images", required=True, type=click.Path(path_type=Path), help="Where images and masks go.")
 @click.option("--source-tag", "--source_tag", default="", help="The samples' `source` (default: FORMAT).")
-@click.option("--image-width", "--image_width", "width", default=512, show_default=True)
-@click.option("--image-height", "--image_height", "height", default=512, show_default=True)
+@click.option(
+    "--image-width", "--image_width", "width", default=default(ImportConfig, "width"), show_default=True
+)
+@click.option(
+    "--image-height", "--image_height", "height", default=default(ImportConfig, "height"), show_default=True
+)
 @click.option("--keep-size", is_flag=True, help="Keep each image's size instead of fitting it into W x H.")
-@click.option("--seed", default=0, show_default=True, help="KolektorSDD's train/test shuffle.")
+@click.option(
+    "--seed",
+    default=default(ImportConfig, "seed"),
+    show_default=True,
+    help="KolektorSDD's train/test shuffle.",
+)
 @click.option("--replace", is_flag=True, help="Write again images already on disk (a rerun skips them).")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Keep every skipped file with its reason.")
 @wait_option
@@ -826,7 +842,7 @@ def import_dataset(
     rejects: Path | None,
 ) -> None:
     """Import an anomaly-detection dataset (MVTec AD layout, VisA, KolektorSDD 1/2) as samples."""
-    from pipeline.anomaly.importer import ImportConfig, run_import
+    from pipeline.anomaly.importer import run_import
 
     run_import(
         ImportConfig(
@@ -849,7 +865,12 @@ def import_dataset(
 @click.argument("format", type=click.Choice(ANOMALY_FORMATS[1:]))
 @click.argument("root", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The MVTec-layout folder.")
-@click.option("--seed", default=0, show_default=True, help="KolektorSDD's train/test shuffle.")
+@click.option(
+    "--seed",
+    default=default(LayoutConfig, "seed"),
+    show_default=True,
+    help="KolektorSDD's train/test shuffle.",
+)
 @click.option("--resize", metavar="WxH", help="Resize images (bicubic) and masks (nearest), e.g. 500x1240.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Keep every skipped file with its reason.")
 @wait_option
@@ -857,7 +878,7 @@ def mvtec_layout(
     format: str, root: Path, out: Path, seed: int, resize: str | None, rejects: Path | None
 ) -> None:
     """Write VisA, KolektorSDD or KolektorSDD2 in MVTec AD's layout, masks binary 0/255."""
-    from pipeline.anomaly.layout import LayoutConfig, parse_size, run_mvtec_layout
+    from pipeline.anomaly.layout import parse_size, run_mvtec_layout
 
     size = parse_size(resize) if resize else None
     run_mvtec_layout(LayoutConfig(format=format, root=root, out=out, seed=seed, resize=size, rejects=rejects))

@@ -3,9 +3,11 @@ import sys
 
 import pytest
 
+from pipeline.anomaly.config import ImportConfig, LayoutConfig
 from pipeline.cli import cli
 from pipeline.curate.config import CurateRules
 from pipeline.download.config import DownloadConfig, FetchConfig
+from pipeline.export.config import ExportConfig
 from pipeline.label.config import LabelConfig
 from pipeline.postfilter import PostfilterConfig
 from tests.helpers import raw, run_cli, write_json
@@ -60,6 +62,9 @@ def test_validate_counts_and_guesses_the_kind(tmp_path):
         ("download", ["--dataset", "d.json", "--folder", "images"], [DownloadConfig, FetchConfig]),
         ("postfilter", ["-i", "in.json", "-o", "out.json"], [PostfilterConfig]),
         ("curate", ["--dataset", "d.json", "--images", "i", "-o", "o.json"], [CurateRules]),
+        ("export", ["hf", "--dataset", "d.json", "--out", "o"], [ExportConfig]),
+        ("import", ["mvtec", "root", "-o", "d.json", "--images", "i"], [ImportConfig]),
+        ("mvtec-layout", ["visa", "root", "--out", "o"], [LayoutConfig]),
     ],
 )
 def test_flag_defaults_are_the_config_models_defaults(command, required, models):

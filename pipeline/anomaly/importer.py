@@ -10,21 +10,19 @@ at the same place shows the defect, and nearest-neighbour copies keep the values
 from __future__ import annotations
 
 import io
-import os
 import uuid
 from collections import Counter, deque
 from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.anomaly import layout_for
 from pipeline.anomaly.base import Entry, Layout, MaskRejected, binary, read_mask
+from pipeline.anomaly.config import ImportConfig
+from pipeline.anomaly.registry import layout_for
 from pipeline.download.imaging import (
     PNG_COMPRESS_LEVEL,
     PNG_COMPRESS_TYPE,
@@ -38,28 +36,6 @@ from pipeline.postfilter import folder_name_for
 from pipeline.progress import progress
 from pipeline.records import AnomalySample
 from pipeline.stage import Rejected, RejectSink, StageSummary, stage_run
-
-
-class ImportConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    format: str
-    root: Path
-    output: Path
-    images: Path
-    source_tag: str = Field(default="", description="Defaults to the format's name.")
-    width: int = Field(default=512, gt=0, le=8192)
-    height: int = Field(default=512, gt=0, le=8192)
-    keep_size: bool = False
-    seed: int = 0
-    replace: bool = False
-    max_pixels: int = Field(default=50_000_000, gt=0)
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
-    rejects: Path | None = None
-
-    @property
-    def tag(self) -> str:
-        return self.source_tag or self.format
 
 
 def encode_png(image: Image.Image) -> bytes:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
-from pydantic import BaseModel, ConfigDict
 
-from pipeline.anomaly import layout_for
 from pipeline.anomaly.base import Entry, Layout, MaskRejected, binary, read_mask
+from pipeline.anomaly.config import LayoutConfig
+from pipeline.anomaly.registry import layout_for
 from pipeline.errors import IlidError
 from pipeline.jsonio import write_bytes
 from pipeline.progress import progress
@@ -37,17 +37,6 @@ NAMINGS: dict[str, Naming] = {
     "kolektorsdd": Naming("defect", keep_names=False, with_folder=True),
     "kolektorsdd2": Naming("defect", keep_names=False),
 }
-
-
-class LayoutConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    format: str
-    root: Path
-    out: Path
-    seed: int = 0
-    resize: tuple[int, int] | None = None
-    rejects: Path | None = None
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -12,38 +12,16 @@ from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from pipeline.errors import IlidError
 from pipeline.export import FORMATS
 from pipeline.export.base import FormatWriter, Item, locate_image
 from pipeline.export.captions import Captioner
+from pipeline.export.config import ExportConfig
 from pipeline.export.splits import Splitter, parse_split, read_clusters
 from pipeline.jsonio import JsonReader, read_valid
 from pipeline.progress import stream_progress
 from pipeline.records import Sample
 from pipeline.stage import StageSummary, folder_stage
-
-
-class ExportConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    format: str
-    dataset: Path
-    out: Path
-    images: Path | None = None
-    captions: tuple[str, ...] = ("label_long",)
-    split: str | None = None
-    seed: int = 0
-    clusters: Path | None = None
-    shard_size: int = Field(default=10_000, gt=0)
-
-    def clusters_file(self) -> Path | None:
-        """`--clusters`, else curate's `<dataset>.clusters.jsonl` when it exists."""
-        if self.clusters is not None:
-            return self.clusters
-        default = Path(f"{self.dataset}.clusters.jsonl")
-        return default if default.is_file() else None
 
 
 def run_export(config: ExportConfig) -> StageSummary:

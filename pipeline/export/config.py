@@ -1,0 +1,28 @@
+"""What `ilid export` is asked to do; its defaults live here alone (the CLI reads them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExportConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    format: str
+    dataset: Path
+    out: Path
+    images: Path | None = None
+    captions: tuple[str, ...] = ("label_long",)
+    split: str | None = None
+    seed: int = 0
+    clusters: Path | None = None
+    shard_size: int = Field(default=10_000, gt=0)
+
+    def clusters_file(self) -> Path | None:
+        """`--clusters`, else curate's `<dataset>.clusters.jsonl` when it exists."""
+        if self.clusters is not None:
+            return self.clusters
+        default = Path(f"{self.dataset}.clusters.jsonl")
+        return default if default.is_file() else None
