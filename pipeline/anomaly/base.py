@@ -11,16 +11,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from pipeline.anomaly.table import Category
+from pipeline.download.imaging import ImageRejected
 from pipeline.errors import IlidError
 from pipeline.stage import Rejected
 
 
-class MaskRejected(Exception):
+class MaskRejected(ImageRejected):
     """A mask that cannot be read; `reason` is the summary's key."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
