@@ -659,7 +659,8 @@ def run(
     force: bool,
     **label: Any,
 ) -> None:
-    """Crawl, pre-filter, label, post-filter, assemble and download one shop, resuming where it stopped."""
+    """Crawl, pre-filter, label, post-filter, assemble, download and curate one shop, resuming where it
+    stopped."""
     from pipeline.crawl import parse_assignments
     from pipeline.prefilter import PrefilterConfig
     from pipeline.run import RunPlan, run_pipeline
