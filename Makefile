@@ -50,17 +50,11 @@ browser:
 demo: $(VENV)/.core
 	$(VENV)/bin/ilid demo
 
-test: $(VENV)/.test $(VLLM_VENV)/.installed browser
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+test: $(VENV)/.test $(VLLM_VENV)/.installed browser lint
 	$(PY) -m pytest -q
 
 # Day to day: the same without vLLM's venv (neither built nor used: its tests are skipped and say so).
-test-fast: $(VENV)/.test browser
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+test-fast: $(VENV)/.test browser lint
 	ILID_VLLM_VENV=skipped-by-test-fast $(PY) -m pytest -q
 
 # The suite against the newest Scrapy and transformers, past the upper bounds pyproject.toml sets where
