@@ -164,18 +164,13 @@ def stage_run(
 
 
 @contextlib.contextmanager
-def folder_stage(
-    summary: StageSummary,
-    *,
-    folders: Iterable[PathLike] = (),
-    companions: Iterable[PathLike | None] = (),
-) -> Iterator[Path]:
+def folder_stage(summary: StageSummary, *, companions: Iterable[PathLike | None] = ()) -> Iterator[Path]:
     """`stage_run` for a stage whose output, `summary.output`, is a folder written whole: yields an
     empty temporary folder beside it to build the output in, which replaces the output when the
     block ends normally and is removed otherwise. A folder already there is replaced only when it
     is empty or an earlier output of the same command (see `pipeline.folder_output`)."""
     out = Path(summary.output)
-    with stage_run(summary, folders=folders, companions=companions):
+    with stage_run(summary, companions=companions):
         restore_moved_aside(out)
         check_replaceable(out, stats_path(out), summary.stage)
         with building(out) as temporary:
