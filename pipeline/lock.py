@@ -98,22 +98,23 @@ def locked(targets: Iterable[str | os.PathLike[str]]) -> Iterator[None]:
         yield
 
 
-def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:
-    """Removes `.<name>.XXXXXXXX.tmp`, the temporary files (or folders, when `path` is a folder built
-    whole) a killed writer of `path` left; call it only while holding `path`'s lock. Returns how many
-    it removed."""
+def leftovers(path: str | os.PathLike[str], suffix: str) -> list[Path]:
+    """`.<name>.XXXXXXXX.<suffix>` beside `path`: what a killed writer of `path` left there (`tmp`: a
+    temporary file or folder; `old`: an earlier folder output moved aside)."""
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
-    removed = 0
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.{suffix}")
     try:
         names = os.listdir(path.parent)
     except OSError:
-        return 0
-    for name in names:
-        if pattern.fullmatch(name):
-            _remove(path.parent / name)
-            removed += 1
-    return removed
+        return []
+    return [path.parent / name for name in names if pattern.fullmatch(name)]
+
+
+def remove_stale_temp_files(path: str | os.PathLike[str]) -> None:
+    """Removes `.<name>.XXXXXXXX.tmp`, the temporary files (or folders, when `path` is a folder built
+    whole) a killed writer of `path` left; call it only while holding `path`'s lock."""
+    for leftover in leftovers(path, "tmp"):
+        _remove(leftover)
 
 
 def _remove(path: Path) -> None:
