@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from pipeline.errors import IlidError
+from pipeline.lock import leftovers
 
 
 def command_of(stage: str) -> str:
@@ -44,15 +44,7 @@ def check_replaceable(out: Path, stats: Path, stage: str) -> None:
 def restore_moved_aside(out: Path) -> None:
     """Puts back an earlier output a killed run had moved aside before its new one was in place, and
     removes the ones whose replacement is in place."""
-    pattern = re.compile(rf"\.{re.escape(out.name)}\.[A-Za-z0-9_]{{8}}\.old")
-    try:
-        names = os.listdir(out.parent)
-    except OSError:
-        return
-    for name in names:
-        if not pattern.fullmatch(name):
-            continue
-        aside = out.parent / name
+    for aside in leftovers(out, "old"):
         with contextlib.suppress(FileNotFoundError):
             if not out.exists() and (aside / out.name).exists():
                 os.rename(aside / out.name, out)

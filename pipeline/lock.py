@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipeline.errors import IlidError
 
-# What a lock does when another run holds it, unless told: `--wait` sets it for the whole command.
+# What a lock does when another run holds it: `--wait` sets it for the whole command.
 WAIT_FOR_LOCKS: contextvars.ContextVar[bool] = contextvars.ContextVar("wait_for_locks", default=False)
 
 
@@ -39,10 +39,10 @@ def _holder(path: Path) -> str:
 class OutputLock:
     """An exclusive lock on `target` (a file or a folder) for the life of a `with` block."""
 
-    def __init__(self, target: str | os.PathLike[str], wait: bool | None = None):
+    def __init__(self, target: str | os.PathLike[str]):
         self.target = Path(target)
         self.path = lock_path(self.target)
-        self.wait = WAIT_FOR_LOCKS.get() if wait is None else wait
+        self.wait = WAIT_FOR_LOCKS.get()
         self._descriptor: int | None = None
 
     def __enter__(self) -> OutputLock:
@@ -90,30 +90,31 @@ class OutputLock:
 
 
 @contextlib.contextmanager
-def locked(targets: Iterable[str | os.PathLike[str]], wait: bool | None = None) -> Iterator[None]:
+def locked(targets: Iterable[str | os.PathLike[str]]) -> Iterator[None]:
     """Locks every target, in the order given (every stage locks its output first)."""
     with contextlib.ExitStack() as stack:
         for target in targets:
-            stack.enter_context(OutputLock(target, wait))
+            stack.enter_context(OutputLock(target))
         yield
 
 
-def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:
-    """Removes `.<name>.XXXXXXXX.tmp`, the temporary files (or folders, when `path` is a folder built
-    whole) a killed writer of `path` left; call it only while holding `path`'s lock. Returns how many
-    it removed."""
+def leftovers(path: str | os.PathLike[str], suffix: str) -> list[Path]:
+    """`.<name>.XXXXXXXX.<suffix>` beside `path`: what a killed writer of `path` left there (`tmp`: a
+    temporary file or folder; `old`: an earlier folder output moved aside)."""
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
-    removed = 0
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.{suffix}")
     try:
         names = os.listdir(path.parent)
     except OSError:
-        return 0
-    for name in names:
-        if pattern.fullmatch(name):
-            _remove(path.parent / name)
-            removed += 1
-    return removed
+        return []
+    return [path.parent / name for name in names if pattern.fullmatch(name)]
+
+
+def remove_stale_temp_files(path: str | os.PathLike[str]) -> None:
+    """Removes `.<name>.XXXXXXXX.tmp`, the temporary files (or folders, when `path` is a folder built
+    whole) a killed writer of `path` left; call it only while holding `path`'s lock."""
+    for leftover in leftovers(path, "tmp"):
+        _remove(leftover)
 
 
 def _remove(path: Path) -> None:

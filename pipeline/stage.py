@@ -135,7 +135,6 @@ def fail_if_nothing_kept(summary: StageSummary, written: int) -> None:
 def stage_run(
     summary: StageSummary,
     *,
-    wait: bool | None = None,
     folders: Iterable[PathLike] = (),
     companions: Iterable[PathLike | None] = (),
     written: Callable[[], int] | None = None,
@@ -143,16 +142,16 @@ def stage_run(
     """The runner's guarantees around a stage's own loop, the `with` block, which fills `summary`.
 
     `summary.output` is locked, then `folders` (where the stage writes files of its own, an images
-    folder), waiting for another run as `wait` says (by default, as `--wait` says). The temporary
-    files a killed run left are removed: the output's, its stats file's, the `companions`' (files
-    the stage writes beside its output: rejects, a manifest) and any within `folders`. SIGTERM
-    raises `Terminated` as Ctrl-C raises `KeyboardInterrupt`. When the block ends normally the stats
-    file is written and the summary printed; once the locks are released, `NothingKept` is raised if
-    records were read and the output holds none (`written`, else `summary.kept`).
+    folder), waiting for another run when `--wait` says so. The temporary files a killed run left
+    are removed: the output's, its stats file's, the `companions`' (files the stage writes beside
+    its output: rejects, a manifest) and any within `folders`. SIGTERM raises `Terminated` as Ctrl-C
+    raises `KeyboardInterrupt`. When the block ends normally the stats file is written and the
+    summary printed; once the locks are released, `NothingKept` is raised if records were read and
+    the output holds none (`written`, else `summary.kept`).
     """
     output = summary.output
     folders = list(folders)
-    with sigterm_as_interrupt(), locked([output, *folders], wait):
+    with sigterm_as_interrupt(), locked([output, *folders]):
         started = time.monotonic()  # after any wait for the lock
         for path in (output, stats_path(output), *companions):
             if path is not None:
@@ -165,19 +164,13 @@ def stage_run(
 
 
 @contextlib.contextmanager
-def folder_stage(
-    summary: StageSummary,
-    *,
-    wait: bool | None = None,
-    folders: Iterable[PathLike] = (),
-    companions: Iterable[PathLike | None] = (),
-) -> Iterator[Path]:
+def folder_stage(summary: StageSummary, *, companions: Iterable[PathLike | None] = ()) -> Iterator[Path]:
     """`stage_run` for a stage whose output, `summary.output`, is a folder written whole: yields an
     empty temporary folder beside it to build the output in, which replaces the output when the
     block ends normally and is removed otherwise. A folder already there is replaced only when it
     is empty or an earlier output of the same command (see `pipeline.folder_output`)."""
     out = Path(summary.output)
-    with stage_run(summary, wait=wait, folders=folders, companions=companions):
+    with stage_run(summary, companions=companions):
         restore_moved_aside(out)
         check_replaceable(out, stats_path(out), summary.stage)
         with building(out) as temporary:
@@ -196,19 +189,18 @@ def run_file_stage(
     rejects_path: PathLike | None = None,
     skip_invalid: bool = False,
     notes: Callable[[], dict[str, Any]] | None = None,
-    wait: bool | None = None,
     also_lock: Iterable[PathLike] = (),
     companions: Iterable[PathLike] = (),
     after_commit: Callable[[StageSummary], None] | None = None,
 ) -> StageSummary:
     """Runs `stage` from `input_path` to `output_path`; returns the summary it printed.
 
-    `wait` waits for another run holding the output instead of failing at once (by default, as
-    `--wait` says); `also_lock` names folders the stage writes files into (download's images),
-    locked after the output and cleared of a killed run's temporary files; `companions` are files
-    the stage writes itself beside its output (a manifest), whose stale temporary files are removed
-    too. `notes` adds the stage's own counts to the summary;
-    `after_commit` runs once the output is in place, before the summary.
+    Another run holding the output is waited for when `--wait` says so, else refused at once.
+    `also_lock` names folders the stage writes files into (download's images), locked after the
+    output and cleared of a killed run's temporary files; `companions` are files the stage writes
+    itself beside its output (a manifest), whose stale temporary files are removed too. `notes` adds
+    the stage's own counts to the summary; `after_commit` runs once the output is in place, before
+    the summary.
     """
     summary = StageSummary(name, str(input_path), str(output_path))
     reader = JsonReader(input_path)
@@ -227,7 +219,6 @@ def run_file_stage(
 
     with stage_run(
         summary,
-        wait=wait,
         folders=also_lock,
         companions=[rejects_path, *companions],
         written=lambda: writer.count,
