@@ -24,9 +24,8 @@ from pipeline.anomaly.base import Entry, Layout, MaskRejected, binary, read_mask
 from pipeline.anomaly.config import ImportConfig
 from pipeline.anomaly.registry import layout_for
 from pipeline.download.imaging import (
-    PNG_COMPRESS_LEVEL,
-    PNG_COMPRESS_TYPE,
     ImageRejected,
+    encode_png,
     fit_size,
     pad_replicating_edges,
     prepare_image,
@@ -36,12 +35,6 @@ from pipeline.postfilter import folder_name_for
 from pipeline.progress import progress
 from pipeline.records import AnomalySample
 from pipeline.stage import Rejected, RejectSink, StageSummary, stage_run
-
-
-def encode_png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE)
-    return buffer.getvalue()
 
 
 def fit_mask(mask: Image.Image, width: int, height: int) -> Image.Image:

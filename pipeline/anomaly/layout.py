@@ -14,9 +14,10 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from pipeline.anomaly.base import Entry, Layout, MaskRejected, binary, read_mask
+from pipeline.anomaly.base import Entry, Layout, binary, read_mask
 from pipeline.anomaly.config import LayoutConfig
 from pipeline.anomaly.registry import layout_for
+from pipeline.download.imaging import ImageRejected
 from pipeline.errors import IlidError
 from pipeline.jsonio import write_bytes
 from pipeline.progress import progress
@@ -51,22 +52,14 @@ def parse_size(text: str) -> tuple[int, int]:
     return size
 
 
-class Skip(Exception):
-    """An image left out of the tree; `reason` is the summary's key."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
 def decode(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
     except UnidentifiedImageError:
-        raise Skip("not_decodable", "unknown image format") from None
+        raise ImageRejected("not_decodable", "unknown image format") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise Skip("not_decodable", str(error)[:120]) from None
+        raise ImageRejected("not_decodable", str(error)[:120]) from None
     return image
 
 
@@ -99,13 +92,13 @@ class TreeWriter:
         values = read_mask(entry.mask) if entry.mask is not None else None
         defect = self.layout.defect(entry, values)
         if defect and entry.split == "train":
-            raise Skip("defective_train_image")
+            raise ImageRejected("defective_train_image")
         state = self.naming.defect_folder if defect else "good"
         image_name, mask_name = self.names(entry)
         data = entry.image.read_bytes()
         image = decode(data)
         if defect and values is not None and values.shape != (image.height, image.width):
-            raise Skip("mask_size_mismatch")
+            raise ImageRejected("mask_size_mismatch")
         category = self.folder / entry.category
         target = category / entry.split / state / image_name
         if self.config.resize:
@@ -140,7 +133,7 @@ def run_mvtec_layout(config: LayoutConfig) -> StageSummary:
                 continue
             try:
                 placed = writer.write(entry)
-            except (MaskRejected, Skip) as error:
+            except ImageRejected as error:  # a mask's MaskRejected too
                 summary.dropped[error.reason] += 1
                 rejects.write(Rejected(error.reason, {"image": entry.relative, "detail": str(error)}))
                 continue

@@ -50,6 +50,7 @@ class Curator:
         self.manifest = read_manifest(config.dataset)
         self.verdicts: list[str | None] = []
         self.clusters: list[Cluster] = []
+        self.kept: set[str] = set()  # the ids written to the output
         self.without_manifest = 0
 
     def judge(self) -> None:
@@ -125,15 +126,18 @@ class Curator:
                 file=sys.stderr,
             )
         for sample, verdict in zip(samples, self.verdicts, strict=False):
-            yield Rejected(verdict, sample) if verdict else sample
+            if verdict:
+                yield Rejected(verdict, sample)
+            else:
+                self.kept.add(sample.id)
+                yield sample
 
     def committed(self, summary: StageSummary) -> None:
         """The curated dataset is in place: its clusters and its samples' manifest entries beside it."""
         with RecordWriter(self.config.clusters) as writer:
             writer.write_all(cluster.to_json() for cluster in self.clusters)
-        kept = {sample.id for sample in read_valid(self.config.output, Sample)}
         with RecordWriter(manifest_for(self.config.output)) as writer:
-            writer.write_all(entry for key, entry in self.manifest.items() if key in kept)
+            writer.write_all(entry for key, entry in self.manifest.items() if key in self.kept)
 
     def notes(self) -> dict[str, Any]:
         notes: dict[str, Any] = {"clusters": len(self.clusters)}

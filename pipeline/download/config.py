@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.errors import IlidError
 from pipeline.httputil import DEFAULT_USER_AGENT
+from pipeline.manifest import manifest_for
 
 # Decoding, converting and resizing an image peaks near 15 bytes a pixel (RGBA: the decoded image,
 # the composite over white, the RGB copy): 64 M pixels in flight keep a download near 1 GB whatever
@@ -56,7 +57,7 @@ class DownloadConfig(BaseModel):
 
     @property
     def manifest(self) -> Path:
-        return Path(f"{self.downloaded}.manifest.jsonl")
+        return manifest_for(self.downloaded)
 
     @property
     def failures(self) -> Path:

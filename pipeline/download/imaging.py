@@ -188,7 +188,11 @@ def _convert(
     image = to_rgb(image)
     if image.size != fitted:
         image = image.resize(fitted, Image.Resampling.BICUBIC, reducing_gap=3.0)
-    image = pad_replicating_edges(image, width, height)
+    return PreparedImage(encode_png(pad_replicating_edges(image, width, height)), *upright)
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """The image as PNG bytes, at the compression measured above."""
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE)
-    return PreparedImage(buffer.getvalue(), *upright)
+    return buffer.getvalue()

@@ -31,7 +31,8 @@ from pipeline.download.imaging import (
     prepare_image,
     return_freed_images_to_the_system,
 )
-from pipeline.jsonio import RecordWriter, journal_entries, open_journal, write_bytes
+from pipeline.jsonio import RecordWriter, open_journal, write_bytes
+from pipeline.manifest import read_manifest
 from pipeline.paths import image_path_problem
 from pipeline.records import Sample
 from pipeline.stage import Rejected, StageSummary, run_file_stage
@@ -155,7 +156,7 @@ class DownloadStage:
         self.counts = {"written": 0, "present": 0}
 
     def __call__(self, samples: Iterable[Sample]) -> Iterator[Sample | Rejected]:
-        journaled = {entry["id"] for entry in journal_entries(self.config.manifest) if "id" in entry}
+        journaled = set(read_manifest(self.config.downloaded))
         with open_journal(self.config.manifest) as journal:
             downloader = Downloader(self.config, journal, journaled)
             try:
@@ -184,7 +185,7 @@ class DownloadStage:
     def committed(self, summary: StageSummary) -> None:
         """The downloaded dataset is in place: compact the manifest to its samples, in its order,
         and list the failures."""
-        journal = {entry["id"]: entry for entry in journal_entries(self.config.manifest) if "id" in entry}
+        journal = read_manifest(self.config.downloaded)
         with RecordWriter(self.config.manifest) as writer:
             writer.write_all(journal[i] for i in self.kept_ids if i in journal)
         with RecordWriter(self.config.failures) as writer:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.curate.config import clusters_for
+
 
 class ExportConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -24,5 +26,5 @@ class ExportConfig(BaseModel):
         """`--clusters`, else curate's `<dataset>.clusters.jsonl` when it exists."""
         if self.clusters is not None:
             return self.clusters
-        default = Path(f"{self.dataset}.clusters.jsonl")
+        default = clusters_for(self.dataset)
         return default if default.is_file() else None
