@@ -260,8 +260,10 @@ def test_image_paths_that_leave_the_images_folder_are_dropped(tmp_path):
     secret = tmp_path / "secret.png"
     secret.write_bytes(encode(banded(8, 8), "PNG"))
     (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "link.png").symlink_to(secret)  # inside by name, outside by its target
     samples = [
         sample("up", image="../secret.png"),
+        sample("link", image="link.png"),
         sample("abs", image=str(secret)),
         sample("empty", image=""),
     ]
@@ -269,7 +271,7 @@ def test_image_paths_that_leave_the_images_folder_are_dropped(tmp_path):
     out = tmp_path / "out"
     result = run_cli("export", "hf", "--dataset", dataset, "--images", tmp_path / "images", "--out", out)
     assert result.exit_code == 1  # nothing kept of a non-empty dataset, as every stage
-    assert "dropped 3 (unsafe_image_path 3)" in result.stderr
+    assert "dropped 4 (unsafe_image_path 4)" in result.stderr
     assert (out / "metadata.jsonl").read_text() == "" and not (out / "images").exists()
 
 

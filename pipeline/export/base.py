@@ -85,8 +85,10 @@ def link_or_copy(source: str, target: str, placed: Counter[str]) -> None:
 
 
 def locate_image(root: str, image: str) -> str | None:
-    """`root/image`, or None when `image` is empty, absolute or climbs out of `root` (checked on the
-    string: this runs once per sample, and pathlib's parsing would cost more than the link)."""
+    """`root/image` with its links resolved, or None when `image` is empty, absolute, climbs out of
+    `root`, or leads out of it through a symbolic link. `root` is resolved already. The path string is
+    checked first, and only then resolved: this runs once per sample."""
     if not image or "\x00" in image or image.startswith("/") or ".." in image.split("/"):
         return None
-    return os.path.join(root, image)
+    path = os.path.realpath(os.path.join(root, image))
+    return path if path == root or path.startswith(root + os.sep) else None
