@@ -18,6 +18,7 @@ from tests.anomaly_trees import (
     visa_tree,
 )
 from tests.helpers import read_json, run_cli
+from tests.images import png_bomb
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -265,6 +266,15 @@ def test_kolektorsdd_resize_keeps_masks_binary_and_aligned(tmp_path):
     for image, mask in anomalib_pairs(tree / "kolektorsdd"):
         assert Image.open(image).size == Image.open(mask).size == (50, 124)
         assert_binary_and_over_the_defect(image, mask)
+
+
+def test_a_decompression_bomb_is_a_reject_and_the_layout_goes_on(tmp_path):
+    root = kolektorsdd2_tree(tmp_path / "ksdd2")
+    (root / "train" / "10000.png").write_bytes(png_bomb())  # defect-free, so the image is decoded
+    tree = layout_of(tmp_path, "kolektorsdd2", root, "tree")
+    rejects = {entry["reason"] for entry in read_json(tmp_path / "tree.rej.jsonl")}
+    assert "too_many_pixels" in rejects
+    assert [p.name for p in (tree / "kolektorsdd2" / "train" / "good").iterdir()] == ["10001.png"]
 
 
 def test_kolektorsdd_import_uses_the_same_seeded_split(tmp_path):

@@ -12,12 +12,12 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from pipeline.anomaly.base import Entry, Layout, binary, read_mask
 from pipeline.anomaly.config import LayoutConfig
 from pipeline.anomaly.registry import layout_for
-from pipeline.download.imaging import ImageRejected
+from pipeline.download.imaging import ImageRejected, decoding
 from pipeline.errors import IlidError
 from pipeline.jsonio import write_bytes
 from pipeline.progress import progress
@@ -53,13 +53,9 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def decode(data: bytes) -> Image.Image:
-    try:
+    with decoding():
         image = Image.open(io.BytesIO(data))
         image.load()
-    except UnidentifiedImageError:
-        raise ImageRejected("not_decodable", "unknown image format") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageRejected("not_decodable", str(error)[:120]) from None
     return image
 
 

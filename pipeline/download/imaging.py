@@ -139,7 +139,7 @@ def prepare_image(
 ) -> PreparedImage:
     """Decodes `data` and returns the W x H RGB PNG; raises `ImageRejected` with a reason. With a
     `budget`, decoding waits until the image's pixels fit in it."""
-    with _decoding():
+    with decoding():
         image = Image.open(io.BytesIO(data))
         source_width, source_height = image.size
         if source_width * source_height > max_pixels:
@@ -148,7 +148,7 @@ def prepare_image(
         if jpeg:  # its EXIF comes before the pixels, and its reduced decode is known up front
             fitted, upright = _orient_and_draft(image, width, height)
     with budget.hold(image.width * image.height) if budget else contextlib.nullcontext():
-        with _decoding():
+        with decoding():
             if not jpeg:  # a PNG's EXIF may follow its pixels: reading it decodes them
                 fitted, upright = _orient_and_draft(image, width, height)
             image.load()
@@ -167,7 +167,7 @@ def _orient_and_draft(image: Image.Image, width: int, height: int) -> tuple[tupl
 
 
 @contextlib.contextmanager
-def _decoding() -> Iterator[None]:
+def decoding() -> Iterator[None]:
     """Pillow's complaints about the bytes as `ImageRejected`, its bomb warning as an error."""
     try:
         with warnings.catch_warnings():
