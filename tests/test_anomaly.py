@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from tests.anomaly_trees import (
     kolektorsdd2_tree,
@@ -106,6 +106,16 @@ def test_mask_padding_follows_the_image_edge(tmp_path):
     assert (mask[36:, 40:] == 255).all() and (mask[36:, :40] == 0).all()
     assert reddish(image[48:, 41:]).all() and not reddish(image[48:, :39]).any()
     assert_binary_and_over_the_defect(images / scratch["image"], images / scratch["mask"])
+
+
+def test_keep_size_keeps_the_upright_size_of_a_turned_photo(tmp_path):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # stored 40 x 20, shown 20 x 40
+    path = tmp_path / "mvtec" / "bolt" / "train" / "good" / "000.jpg"
+    path.parent.mkdir(parents=True)
+    photo(40, 20).save(path, format="JPEG", exif=exif)
+    samples, images = imported(tmp_path, "mvtec", tmp_path / "mvtec", "--keep-size")
+    assert Image.open(images / samples[0]["image"]).size == (20, 40)
 
 
 def test_keep_size_keeps_pixels_where_they_were(tmp_path):

@@ -18,7 +18,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
+from PIL import ExifTags, Image
 
 from pipeline.anomaly.base import Entry, Layout, MaskRejected, binary, read_mask
 from pipeline.anomaly.config import ImportConfig
@@ -46,10 +46,13 @@ def fit_mask(mask: Image.Image, width: int, height: int) -> Image.Image:
 
 
 def header_size(data: bytes) -> tuple[int, int]:
+    """The image's size as it is shown: EXIF orientations 5 to 8 turn it a quarter, as `prepare_image`
+    turns the pixels."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            size: tuple[int, int] = image.size
-            return size
+            width, height = image.size
+            turned = image.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
+            return (height, width) if turned else (width, height)
     except Exception:  # prepare_image names the problem
         return 1, 1
 
