@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 
 from pipeline.jsonio import read_valid, write_json
-from pipeline.label.grounding import GROUNDED_FIELDS
+from pipeline.label.grounding import GROUNDED_FIELDS, grounding_outcomes
 from pipeline.manifest import read_manifest, source_size
 from pipeline.records import LABEL_FIELDS, Sample
 
@@ -76,7 +76,7 @@ def collect(dataset: Path) -> dict[str, Any]:
                 missing[name] += 1
             else:
                 values[name].add(value)
-        count_grounding(grounding.setdefault(sample.source, Counter()), sample)
+        grounding.setdefault(sample.source, Counter()).update(grounding_outcomes(dict(sample)))
         for name in WORD_FIELDS:
             found = re.findall(r"[\w-]+", (getattr(sample, name) or "").lower())
             words[name].update(word for word in found if word not in STOPWORDS)
@@ -93,15 +93,6 @@ def collect(dataset: Path) -> dict[str, Any]:
         "top_values": {name: whole[name].most_common(TOP_WORDS) for name in VALUE_FIELDS},
         "grounding": grounding_rates(grounding),
     }
-
-
-def count_grounding(counts: Counter[str], sample: Sample) -> None:
-    """Counts a sample's materials and finishes kept, and those grounding nulled."""
-    for name in GROUNDED_FIELDS:
-        if getattr(sample, name) is not None:
-            counts[f"{name} kept"] += 1
-        elif name in (sample.grounding or {}):
-            counts[f"{name} nulled"] += 1
 
 
 def grounding_rates(counts: dict[str, Counter[str]]) -> dict[str, dict[str, float | None]]:
