@@ -22,6 +22,7 @@ from typing import Any
 
 from PIL import Image
 
+from pipeline.curate.config import clusters_for
 from pipeline.download.imaging import fit_size
 from pipeline.jsonio import journal_entries, read_valid, write_bytes
 from pipeline.manifest import read_manifest, source_size
@@ -83,7 +84,7 @@ class ImageSource:
 
 def read_clusters(dataset: Path, source: ImageSource) -> tuple[list[dict[str, Any]], int]:
     """Curate's clusters with a picture per member (the first `CLUSTERS_SHOWN`), and how many there are."""
-    path = Path(f"{dataset}.clusters.jsonl")
+    path = clusters_for(dataset)
     if not path.exists():
         return [], 0
     shown: list[dict[str, Any]] = []
