@@ -150,8 +150,8 @@ def pyplot() -> Any:
     return plt
 
 
-def plot_counts(counts: list[tuple[str, int]], title: str, path: Path) -> None:
-    """A bar per word or value, its count written on it; the axis counts in whole numbers."""
+def plot_counts(counts: list[tuple[str, int]], title: str, unit: str, path: Path) -> None:
+    """A bar per word or value, its count (of `unit`) written on it; the axis counts in whole numbers."""
     from matplotlib.ticker import MaxNLocator
 
     plt = pyplot()
@@ -163,7 +163,7 @@ def plot_counts(counts: list[tuple[str, int]], title: str, path: Path) -> None:
         axes.set_xticks(range(len(names)), names, rotation=75, ha="right", fontsize=8)
         axes.margins(y=0.12)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylabel("samples" if "values" in title else "occurrences")
+    axes.set_ylabel(unit)
     axes.set_title(title)
     figure.tight_layout()
     figure.savefig(path)
@@ -234,10 +234,11 @@ def run_stats(dataset: Path, out: Path) -> dict[str, Any]:
     stats, ratios = collect(dataset)
     for name in WORD_FIELDS:
         words = stats["top_words"][name]
-        plot_counts(words, f"Top {TOP_WORDS} words in {name} (stopwords left out)", out / f"words_{name}.png")
+        title = f"Top {TOP_WORDS} words in {name} (stopwords left out)"
+        plot_counts(words, title, "occurrences", out / f"words_{name}.png")
     for name in VALUE_FIELDS:
         values = stats["top_values"][name]
-        plot_counts(values, f"Top {TOP_WORDS} values of {name}", out / f"values_{name}.png")
+        plot_counts(values, f"Top {TOP_WORDS} values of {name}", "samples", out / f"values_{name}.png")
     write_aspect(ratios, out, stats)
     stages = funnel(dataset.parent)
     if stages:
