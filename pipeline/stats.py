@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 
 from pipeline.jsonio import read_valid, write_json
-from pipeline.label.grounding import GROUNDED_FIELDS
+from pipeline.label.grounding import GROUNDED_FIELDS, grounding_outcomes
 from pipeline.manifest import read_manifest, source_size
 from pipeline.records import LABEL_FIELDS, Sample
 
@@ -59,7 +59,11 @@ STOPWORDS = frozenset(
 )
 
 
-def collect(dataset: Path) -> dict[str, Any]:
+def collect(dataset: Path) -> tuple[dict[str, Any], list[float]]:
+    """The dataset's numbers, and width / height of each sample's source image where the download
+    manifest beside the dataset gives its size."""
+    manifest = read_manifest(dataset)
+    ratios: list[float] = []
     sources: Counter[str] = Counter()
     values: dict[str, set[str]] = {name: set() for name in LABEL_FIELDS}
     words: dict[str, Counter[str]] = {name: Counter() for name in WORD_FIELDS}
@@ -76,7 +80,7 @@ def collect(dataset: Path) -> dict[str, Any]:
                 missing[name] += 1
             else:
                 values[name].add(value)
-        count_grounding(grounding.setdefault(sample.source, Counter()), sample)
+        grounding.setdefault(sample.source, Counter()).update(grounding_outcomes(dict(sample)))
         for name in WORD_FIELDS:
             found = re.findall(r"[\w-]+", (getattr(sample, name) or "").lower())
             words[name].update(word for word in found if word not in STOPWORDS)
@@ -84,7 +88,10 @@ def collect(dataset: Path) -> dict[str, Any]:
             value = (getattr(sample, name) or "").strip().lower()
             if value:
                 whole[name][value] += 1
-    return {
+        size = source_size(manifest.get(sample.id))
+        if size and size[1]:
+            ratios.append(size[0] / size[1])
+    stats = {
         "samples": count,
         "sources": dict(sources.most_common()),
         "unique": {name: len(found) for name, found in values.items()},
@@ -93,15 +100,7 @@ def collect(dataset: Path) -> dict[str, Any]:
         "top_values": {name: whole[name].most_common(TOP_WORDS) for name in VALUE_FIELDS},
         "grounding": grounding_rates(grounding),
     }
-
-
-def count_grounding(counts: Counter[str], sample: Sample) -> None:
-    """Counts a sample's materials and finishes kept, and those grounding nulled."""
-    for name in GROUNDED_FIELDS:
-        if getattr(sample, name) is not None:
-            counts[f"{name} kept"] += 1
-        elif name in (sample.grounding or {}):
-            counts[f"{name} nulled"] += 1
+    return stats, ratios
 
 
 def grounding_rates(counts: dict[str, Counter[str]]) -> dict[str, dict[str, float | None]]:
@@ -151,8 +150,8 @@ def pyplot() -> Any:
     return plt
 
 
-def plot_counts(counts: list[tuple[str, int]], title: str, path: Path) -> None:
-    """A bar per word or value, its count written on it; the axis counts in whole numbers."""
+def plot_counts(counts: list[tuple[str, int]], title: str, unit: str, path: Path) -> None:
+    """A bar per word or value, its count (of `unit`) written on it; the axis counts in whole numbers."""
     from matplotlib.ticker import MaxNLocator
 
     plt = pyplot()
@@ -164,7 +163,7 @@ def plot_counts(counts: list[tuple[str, int]], title: str, path: Path) -> None:
         axes.set_xticks(range(len(names)), names, rotation=75, ha="right", fontsize=8)
         axes.margins(y=0.12)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylabel("samples" if "values" in title else "occurrences")
+    axes.set_ylabel(unit)
     axes.set_title(title)
     figure.tight_layout()
     figure.savefig(path)
@@ -196,17 +195,6 @@ def plot_funnel(stages: list[StageCounts], path: Path) -> None:
     plt.close(figure)
 
 
-def aspect_ratios(dataset: Path) -> list[float]:
-    """Width / height of each sample's source image, from the manifest beside the dataset."""
-    manifest = read_manifest(dataset)
-    ratios = []
-    for sample in read_valid(dataset, Sample):
-        size = source_size(manifest.get(sample.id))
-        if size and size[1]:
-            ratios.append(size[0] / size[1])
-    return ratios
-
-
 def plot_aspect(ratios: list[float], path: Path) -> None:
     """A histogram of source aspect ratios on a log axis (2:1 and 1:2 lie equally far from square)."""
     from matplotlib.ticker import FixedLocator, MaxNLocator
@@ -229,9 +217,8 @@ def plot_aspect(ratios: list[float], path: Path) -> None:
     plt.close(figure)
 
 
-def write_aspect(dataset: Path, out: Path, stats: dict[str, Any]) -> None:
+def write_aspect(ratios: list[float], out: Path, stats: dict[str, Any]) -> None:
     """The aspect-ratio histogram, when the download manifest lies beside the dataset."""
-    ratios = aspect_ratios(dataset)
     if ratios:
         plot_aspect(ratios, out / "aspect_ratio.png")
         stats["aspect_ratio"] = {
@@ -244,14 +231,15 @@ def write_aspect(dataset: Path, out: Path, stats: dict[str, Any]) -> None:
 
 def run_stats(dataset: Path, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
-    stats = collect(dataset)
+    stats, ratios = collect(dataset)
     for name in WORD_FIELDS:
         words = stats["top_words"][name]
-        plot_counts(words, f"Top {TOP_WORDS} words in {name} (stopwords left out)", out / f"words_{name}.png")
+        title = f"Top {TOP_WORDS} words in {name} (stopwords left out)"
+        plot_counts(words, title, "occurrences", out / f"words_{name}.png")
     for name in VALUE_FIELDS:
         values = stats["top_values"][name]
-        plot_counts(values, f"Top {TOP_WORDS} values of {name}", out / f"values_{name}.png")
-    write_aspect(dataset, out, stats)
+        plot_counts(values, f"Top {TOP_WORDS} values of {name}", "samples", out / f"values_{name}.png")
+    write_aspect(ratios, out, stats)
     stages = funnel(dataset.parent)
     if stages:
         plot_funnel(stages, out / "funnel.png")

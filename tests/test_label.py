@@ -167,11 +167,11 @@ def test_unknown_backend_and_missing_model_are_one_line_errors(tmp_path):
     )
 
 
-def completion(content, tokens=7):
-    body = {
-        "choices": [{"message": {"role": "assistant", "content": content}}],
-        "usage": {"completion_tokens": tokens},
-    }
+def completion(content, tokens=7, finish_reason=None):
+    choice = {"message": {"role": "assistant", "content": content}}
+    if finish_reason is not None:
+        choice["finish_reason"] = finish_reason
+    body = {"choices": [choice], "usage": {"completion_tokens": tokens}}
     return Reply(body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
 
 

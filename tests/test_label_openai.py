@@ -13,20 +13,13 @@ from pipeline.label.config import LabelConfig
 from pipeline.label.stage import run_label
 from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import raw, read_json, write_json
+from tests.test_label import completion
 
 RUNAWAY = '{\t\t"label_long"  \t\r\r \t\t\t  \t\n\n\t' + " \t" * 100
 COMPACT = (
     '{"label_long":"steel hinge with pin","label_short":"steel hinge","description":null,'
     '"material":"steel","material_finish":null}'
 )
-
-
-def chat_reply(content: str, finish_reason: str) -> Reply:
-    body = {
-        "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
-        "usage": {"completion_tokens": 9},
-    }
-    return Reply(body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
 
 
 def test_runaways_are_told_from_other_cut_off_answers():
@@ -67,7 +60,9 @@ def serve(server: LocalServer, seen: list[dict], owner: str) -> None:
     def chat(handler):
         body = handler.json_body()
         seen.append(body)
-        return chat_reply(COMPACT, "stop") if "structured_outputs" in body else chat_reply(RUNAWAY, "length")
+        if "structured_outputs" in body:
+            return completion(COMPACT, 9, "stop")
+        return completion(RUNAWAY, 9, "length")
 
     server.routes["/v1/chat/completions"] = chat
     models = {"object": "list", "data": [{"id": "tiny", "object": "model", "owned_by": owner}]}

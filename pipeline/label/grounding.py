@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -126,14 +127,22 @@ def ground(item: RawItem, fields: dict[str, str | None]) -> tuple[dict[str, str 
     return {**fields, **dict.fromkeys(removed)}, removed
 
 
-def grounding_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+def grounding_outcomes(record: Mapping[str, Any]) -> Iterator[str]:
+    """Per grounded field of a labeled record or sample: "NAME kept" when it holds a value, "NAME
+    nulled" when grounding removed it."""
+    removed = record.get("grounding") or {}
+    for name in GROUNDED_FIELDS:
+        if record.get(name) is not None:
+            yield f"{name} kept"
+        elif name in removed:
+            yield f"{name} nulled"
+
+
+def grounding_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Per grounded field, how many labeled records kept a value and how many had it nulled."""
-    counts = {f"{name} {outcome}": 0 for name in GROUNDED_FIELDS for outcome in ("kept", "nulled")}
-    for record in records:
-        removed = record.get("grounding") or {}
-        for name in GROUNDED_FIELDS:
-            if record.get(name) is not None:
-                counts[f"{name} kept"] += 1
-            elif name in removed:
-                counts[f"{name} nulled"] += 1
-    return counts
+    counts = Counter(outcome for record in records for outcome in grounding_outcomes(record))
+    return {
+        f"{name} {outcome}": counts[f"{name} {outcome}"]
+        for name in GROUNDED_FIELDS
+        for outcome in ("kept", "nulled")
+    }

@@ -164,7 +164,7 @@ class Labeler:
     def __call__(self, records: Iterable[RawItem]) -> Iterator[RawItem | dict[str, Any]]:
         items = list(records)
         answers = read_answers(self.reuse) if self.reuse is not None and self.reuse.exists() else {}
-        self.reused = len(answered(items, answers))
+        self.reused = sum(text_key(item) in answers for item in items)
         done = answered(items, {**answers, **read_checkpoint(self.checkpoint)})
         pending = sorted(
             (i for i in selected_indices(len(items), self.config) if i not in done),

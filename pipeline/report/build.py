@@ -22,6 +22,7 @@ from typing import Any
 
 from PIL import Image
 
+from pipeline.curate.config import clusters_for
 from pipeline.download.imaging import fit_size
 from pipeline.jsonio import journal_entries, read_valid, write_bytes
 from pipeline.manifest import read_manifest, source_size
@@ -77,13 +78,17 @@ class ImageSource:
         path = safe_image_path(self.images, image)
         return path if path is not None and path.is_file() else None
 
+    def relative(self, path: Path) -> str:
+        """The path as the page links it: relative to the page's folder."""
+        return Path(os.path.relpath(path, self.page_folder)).as_posix()
+
     def src(self, path: Path) -> str:
-        return thumbnail(path) if self.embed else Path(os.path.relpath(path, self.page_folder)).as_posix()
+        return thumbnail(path) if self.embed else self.relative(path)
 
 
 def read_clusters(dataset: Path, source: ImageSource) -> tuple[list[dict[str, Any]], int]:
     """Curate's clusters with a picture per member (the first `CLUSTERS_SHOWN`), and how many there are."""
-    path = Path(f"{dataset}.clusters.jsonl")
+    path = clusters_for(dataset)
     if not path.exists():
         return [], 0
     shown: list[dict[str, Any]] = []
@@ -111,12 +116,11 @@ def read_clusters(dataset: Path, source: ImageSource) -> tuple[list[dict[str, An
     return shown, total
 
 
-def plot_links(plots: Path | None, out: Path) -> list[dict[str, str]]:
+def plot_links(plots: Path | None, source: ImageSource) -> list[dict[str, str]]:
     if plots is None or not plots.is_dir():
         return []
-    page_folder = out.resolve().parent
     return [
-        {"name": path.stem.replace("_", " "), "href": Path(os.path.relpath(path, page_folder)).as_posix()}
+        {"name": path.stem.replace("_", " "), "href": source.relative(path)}
         for path in sorted(plots.glob("*.png"))
     ]
 
@@ -151,7 +155,7 @@ def build_report(
         title=html.escape(title or f"ILID browser: {dataset.name}"),
         samples=as_json(entries),
         clusters=as_json({"shown": clusters, "total": cluster_count}),
-        plots=as_json(plot_links(plots, out)),
+        plots=as_json(plot_links(plots, source)),
         drops=as_json(drops),
     )
     write_bytes(out, page.encode("utf-8"))

@@ -90,13 +90,11 @@ def build_tiny_llama(folder: Path, seed: int = 5, quote_bias: bool = True) -> Pa
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
-    quote = tokenizer.convert_tokens_to_ids('"')
-    with torch.no_grad():
-        if not quote_bias:
-            model.save_pretrained(folder)
-            return folder
-        model.model.embed_tokens.weight[:, 0] = 8.0  # the constant component of the residual stream
-        model.lm_head.weight[:, 0] = 0.0
-        model.lm_head.weight[quote, 0] = 3.0
+    if quote_bias:
+        quote = tokenizer.convert_tokens_to_ids('"')
+        with torch.no_grad():
+            model.model.embed_tokens.weight[:, 0] = 8.0  # the constant component of the residual stream
+            model.lm_head.weight[:, 0] = 0.0
+            model.lm_head.weight[quote, 0] = 3.0
     model.save_pretrained(folder)
     return folder
