@@ -86,6 +86,18 @@ def test_a_vllm_server_is_asked_again_with_compact_json_at_the_end(tmp_path, cap
     assert "3 answers ran into whitespace" in capsys.readouterr().err
 
 
+def test_the_retry_holds_the_same_budget_as_the_first_ask(tmp_path):
+    source = write_json(tmp_path / "pre.json", [raw("u0", "Hinge", "steel")])
+    seen: list[dict] = []
+    with LocalServer() as server:
+        serve(server, seen, "vllm")
+        config = LabelConfig(backend="openai", model="tiny", base_url=server.base + "/v1", max_new_tokens=160)
+        run_label(source, tmp_path / "o.json", config)
+    first, retry = seen
+    schema = first["response_format"]["json_schema"]["schema"]
+    assert retry["structured_outputs"]["regex"] == compact_json_regex(schema)
+
+
 def test_elsewhere_runaways_are_named_counted_and_the_server_option_printed(tmp_path, capsys):
     source = write_json(tmp_path / "pre.json", [raw(f"u{i}", "Hinge", "steel") for i in range(3)])
     seen: list[dict] = []

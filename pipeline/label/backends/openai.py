@@ -168,7 +168,7 @@ class OpenAIBackend:
         """A backend for asking again after whitespace runaways, or None where the server takes no
         remedy per request that ilid knows (only vLLM's `structured_outputs` regex is known)."""
         try:
-            regex = compact_json_regex(answer_schema())
+            regex = compact_json_regex(answer_schema(self.config.max_new_tokens))
         except ValueError:  # a schema beyond flat strings and nulls: no remedy rather than a wrong one
             return None
         if self.server_software() != "vllm":
