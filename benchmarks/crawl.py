@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import MATERIALS, PARTS
+from pipeline.testing import structured_crawl
 from pipeline.testing.server import LocalServer, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,20 +111,9 @@ def main() -> None:
             cwd=work,  # outside the repository's Scrapy project (scrapy.cfg): Scrapy's plain defaults
         )
         ours = measure(
-            [
-                sys.executable,
-                "-m",
-                "pipeline.cli",
-                "crawl",
-                "structured",
-                "-o",
-                str(work / "raw.json"),
-                "-a",
-                f"sitemap={server.base}/sitemap.xml",
-                "-a",
-                "product_url=/product/",
-                *SETTINGS,
-            ]
+            structured_crawl(
+                f"{server.base}/sitemap.xml", work / "raw.json", "--product-url", "/product/", *SETTINGS
+            )
         )
     found = len(json.loads((work / "raw.json").read_text()))
     assert found == COUNT, f"the structured spider found {found} of {COUNT} products"

@@ -12,12 +12,12 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.crawl import COUNT, SETTINGS, product_page
+from pipeline.testing import structured_crawl
 from pipeline.testing.server import LocalServer, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,21 +67,9 @@ def crawl(server: LocalServer, output: Path, *extra: str) -> tuple[int, float]:
     server.requests.clear()
     started = time.perf_counter()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "crawl",
-            "structured",
-            "-o",
-            str(output),
-            *SETTINGS,
-            *extra,
-            "--sitemap",
-            f"{server.base}/sitemap.xml",
-            "--product-url",
-            "/product/",
-        ],
+        structured_crawl(
+            f"{server.base}/sitemap.xml", output, *SETTINGS, *extra, "--product-url", "/product/"
+        ),
         check=True,
         capture_output=True,
         cwd=ROOT,
