@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import MATERIALS, PARTS
+from pipeline.testing import structured_crawl
 from pipeline.testing.server import LocalServer, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +56,9 @@ def product_page(index: int) -> bytes:
     ).encode()
 
 
-def catalog(server: LocalServer) -> None:
-    html = {"Content-Type": "text/html; charset=utf-8"}
+def sitemaps(server: LocalServer, lastmods: list[str] | None = None) -> None:
+    """robots.txt, the sitemap index and its gzipped sitemaps of 1,000 products each (with their
+    `lastmod` when given)."""
     chunks = [range(start, min(start + 1000, COUNT)) for start in range(0, COUNT, 1000)]
     server.routes["/robots.txt"] = Reply(body=b"User-agent: *\nAllow: /\n")
     server.routes["/sitemap.xml"] = Reply(
@@ -70,13 +72,24 @@ def catalog(server: LocalServer) -> None:
         ).encode(),
     )
     for n, chunk in enumerate(chunks):
-        urls = "".join(f"<url><loc>{server.base}/product/{i}</loc></url>" for i in chunk)
+        urls = "".join(
+            f"<url><loc>{server.base}/product/{i}</loc>"
+            + (f"<lastmod>{lastmods[i]}</lastmod>" if lastmods else "")
+            + "</url>"
+            for i in chunk
+        )
         server.routes[f"/sitemap-{n}.xml.gz"] = Reply(
             headers={"Content-Type": "application/x-gzip"},
             body=gzip.compress(
-                f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+                f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}'
+                "</urlset>".encode()
             ),
         )
+
+
+def catalog(server: LocalServer) -> None:
+    sitemaps(server)
+    html = {"Content-Type": "text/html; charset=utf-8"}
     for index in range(COUNT):
         server.routes[f"/product/{index}"] = Reply(body=product_page(index), headers=html)
 
@@ -110,20 +123,9 @@ def main() -> None:
             cwd=work,  # outside the repository's Scrapy project (scrapy.cfg): Scrapy's plain defaults
         )
         ours = measure(
-            [
-                sys.executable,
-                "-m",
-                "pipeline.cli",
-                "crawl",
-                "structured",
-                "-o",
-                str(work / "raw.json"),
-                "-a",
-                f"sitemap={server.base}/sitemap.xml",
-                "-a",
-                "product_url=/product/",
-                *SETTINGS,
-            ]
+            structured_crawl(
+                f"{server.base}/sitemap.xml", work / "raw.json", "--product-url", "/product/", *SETTINGS
+            )
         )
     found = len(json.loads((work / "raw.json").read_text()))
     assert found == COUNT, f"the structured spider found {found} of {COUNT} products"

@@ -9,15 +9,14 @@ about 50.
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.crawl import COUNT, SETTINGS, product_page
+from benchmarks.crawl import COUNT, SETTINGS, product_page, sitemaps
+from pipeline.testing import structured_crawl
 from pipeline.testing.server import LocalServer, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,27 +27,7 @@ FIRST = "2026-01-01"
 
 def publish(server: LocalServer, lastmods: list[str]) -> None:
     """The sitemap index, five gzipped sitemaps of 1,000 products with their `lastmod`, the pages."""
-    chunks = [range(start, min(start + 1000, COUNT)) for start in range(0, COUNT, 1000)]
-    server.routes["/robots.txt"] = Reply(body=b"User-agent: *\nAllow: /\n")
-    server.routes["/sitemap.xml"] = Reply(
-        headers={"Content-Type": "application/xml"},
-        body=(
-            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            + "".join(f"<sitemap><loc>{server.base}/sitemap-{n}.xml.gz</loc></sitemap>" for n in range(5))
-            + "</sitemapindex>"
-        ).encode(),
-    )
-    for n, chunk in enumerate(chunks):
-        urls = "".join(
-            f"<url><loc>{server.base}/product/{i}</loc><lastmod>{lastmods[i]}</lastmod></url>" for i in chunk
-        )
-        server.routes[f"/sitemap-{n}.xml.gz"] = Reply(
-            headers={"Content-Type": "application/x-gzip"},
-            body=gzip.compress(
-                f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}'
-                "</urlset>".encode()
-            ),
-        )
+    sitemaps(server, lastmods)
     html = {"Content-Type": "text/html; charset=utf-8"}
     for index in range(COUNT):
         body = product_page(index)
@@ -67,21 +46,9 @@ def crawl(server: LocalServer, output: Path, *extra: str) -> tuple[int, float]:
     server.requests.clear()
     started = time.perf_counter()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "crawl",
-            "structured",
-            "-o",
-            str(output),
-            *SETTINGS,
-            *extra,
-            "--sitemap",
-            f"{server.base}/sitemap.xml",
-            "--product-url",
-            "/product/",
-        ],
+        structured_crawl(
+            f"{server.base}/sitemap.xml", output, *SETTINGS, *extra, "--product-url", "/product/"
+        ),
         check=True,
         capture_output=True,
         cwd=ROOT,

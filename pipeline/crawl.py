@@ -189,18 +189,9 @@ def finish_shop(shop: ShopCrawl, crawler: Any, failure: str | None, started: flo
 
 
 def run_crawl(
-    spider_name: str,
-    output: Path,
-    arguments: dict[str, str],
-    overrides: dict[str, str],
-    resume: Path | None = None,
-    cache: bool = False,
-    max_items: int | None = None,
-    rejects: Path | None = None,
-    since: Path | None = None,
+    shop: ShopCrawl, overrides: dict[str, str], cache: bool = False, max_items: int | None = None
 ) -> StageSummary:
     """One shop; its spider failing to start is an error."""
-    shop = shop_crawl(spider_name, output, arguments, resume=resume, rejects=rejects, since=since)
     summary = run_crawls([shop], overrides, cache, max_items)[0]
     if "failed" in summary.notes:
         raise IlidError(f"crawl {shop.name}: {summary.notes['failed']}")
@@ -280,7 +271,8 @@ def crawl_command(
     if not specs:
         raise IlidError("name the spiders to run (`ilid spiders` lists them), or --all")
     if len(specs) == 1 and not every:
-        run_crawl(specs[0], output, arguments, overrides, resume, cache, max_items, rejects, since)
+        shop = shop_crawl(specs[0], output, arguments, resume=resume, rejects=rejects, since=since)
+        run_crawl(shop, overrides, cache, max_items)
         return 0
     if output.suffix in (".json", ".jsonl"):
         raise IlidError(f"-o {output}: with several shops, -o names a folder for their SHOP_raw.json files")

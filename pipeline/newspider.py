@@ -32,14 +32,7 @@ def write_spider(
 ) -> list[Path]:
     """Writes `spiders/<name>.py` and `tests/golden/<name>/example.{html,json}` into the project at
     `root` (by default the one ilid runs from); the golden record is made by the spider just written."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in (
-        "base",
-        "extract",
-        "pipelines",
-        "recrawl",
-        "settings",
-        "structured",
-    ):
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in (*spiders.NOT_SPIDERS, "structured"):
         raise IlidError(f"spider name {name!r}: use lower-case letters, digits and _, not a reserved name")
     domain = urlsplit(sitemap).hostname
     if not sitemap.startswith(("http://", "https://")) or not domain:

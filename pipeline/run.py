@@ -78,7 +78,7 @@ def up_to_date(output: Path, source: Path | None) -> bool:
 
 
 def run_pipeline(plan: RunPlan) -> list[StageSummary]:
-    from pipeline.crawl import run_crawl
+    from pipeline.crawl import run_crawl, shop_crawl
     from pipeline.label.stage import run_label
 
     plan.workdir.mkdir(parents=True, exist_ok=True)
@@ -91,11 +91,8 @@ def run_pipeline(plan: RunPlan) -> list[StageSummary]:
             None,
             raw,
             lambda: run_crawl(
-                plan.spider,
-                raw,
-                plan.spider_arguments,
+                shop_crawl(plan.spider, raw, plan.spider_arguments, resume=plan.workdir / ".crawl-job"),
                 plan.scrapy_settings,
-                resume=plan.workdir / ".crawl-job",
                 max_items=plan.max_items,
             ),
         ),

@@ -11,11 +11,14 @@ import pkgutil
 
 from spiders.base import CatalogSpider
 
+# the package's modules that hold no spider (so no spider may take their name)
+NOT_SPIDERS = ("base", "extract", "pipelines", "recrawl", "settings")
+
 
 def discover() -> dict[str, type[CatalogSpider]]:
     found: dict[str, type[CatalogSpider]] = {}
     for module in pkgutil.iter_modules(__path__):
-        if module.name in ("base", "extract", "pipelines", "recrawl", "settings"):
+        if module.name in NOT_SPIDERS:
             continue
         loaded = importlib.import_module(f"{__name__}.{module.name}")
         for value in vars(loaded).values():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.testing import structured_crawl
 from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json
 
@@ -95,21 +96,9 @@ def catalog():
 
 
 def crawl(server, output, *extra):
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "crawl",
-        "structured",
-        "-o",
-        str(output),
-        "-a",
-        f"sitemap={server.base}/robots.txt",
-        "-a",
-        "product_url=/product/",
-        *FAST,
-        *extra,
-    ]
+    command = structured_crawl(
+        f"{server.base}/robots.txt", output, "-a", "product_url=/product/", *FAST, *extra
+    )
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 

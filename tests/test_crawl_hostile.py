@@ -12,6 +12,7 @@ import scrapy.spiders.sitemap
 from scrapy.http import Request, Response
 from scrapy.utils.test import get_crawler
 
+from pipeline.testing import structured_crawl
 from pipeline.testing.server import LocalServer, Reply
 from spiders.structured import StructuredDataSpider
 from tests.helpers import read_json
@@ -55,21 +56,7 @@ HOSTILE = {
 
 def crawl(base: str, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "crawl",
-            "structured",
-            "--sitemap",
-            f"{base}/sitemap.xml",
-            "--product-url",
-            "/product/",
-            "-o",
-            str(output),
-            *FAST,
-            *extra,
-        ],
+        structured_crawl(f"{base}/sitemap.xml", output, "--product-url", "/product/", *FAST, *extra),
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,11 +1,10 @@
 """Several shops in one `ilid crawl`: each its own output and summary; one failing stops no other."""
 
 import json
-import socket
 import subprocess
 import sys
 
-from pipeline.testing.server import LocalServer, Reply
+from pipeline.testing.server import LocalServer, Reply, free_port
 from tests.helpers import read_json
 from tests.test_crawl import FAST, HTML, XML, urlset
 
@@ -18,14 +17,8 @@ def shop(server: LocalServer, names: list[str]) -> None:
         server.routes[f"/p/{name}"] = Reply(headers=HTML, body=body.encode())
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_several_shops_in_one_run_each_get_their_file_and_a_dead_one_stops_none(tmp_path):
-    dead = f"http://127.0.0.1:{closed_port()}/sitemap.xml"
+    dead = f"http://127.0.0.1:{free_port()}/sitemap.xml"
     with LocalServer() as gears, LocalServer() as hinges:
         shop(gears, ["spur-gear", "bevel-gear"])
         shop(hinges, ["lift-off-hinge"])

@@ -71,13 +71,13 @@ def catalog():
         yield server, sitemap
 
 
-def test_run_chains_every_stage_with_ilid_file_names_and_resumes(catalog, tmp_path):
-    server, sitemap = catalog
-    command = [
+def run_catalog(workdir, sitemap, *extra):
+    """`ilid run` of the demo catalog's products as the shop `shop`, labeled by the rules backend."""
+    return ilid(
         "run",
         "structured",
         "--workdir",
-        tmp_path,
+        workdir,
         "--source-tag",
         "shop",
         "-a",
@@ -86,11 +86,14 @@ def test_run_chains_every_stage_with_ilid_file_names_and_resumes(catalog, tmp_pa
         "product_url=/product/",
         "--backend",
         "rules",
-        "--regex",
-        "heavy",
+        *extra,
         *FAST,
-    ]
-    first = ilid(*command)
+    )
+
+
+def test_run_chains_every_stage_with_ilid_file_names_and_resumes(catalog, tmp_path):
+    server, sitemap = catalog
+    first = run_catalog(tmp_path, sitemap, "--regex", "heavy")
     assert first.returncode == 0, first.stderr[-3000:]
     for name in (
         "shop_raw.json",
@@ -112,7 +115,7 @@ def test_run_chains_every_stage_with_ilid_file_names_and_resumes(catalog, tmp_pa
     assert len(read_json(tmp_path / "dataset_curated.json")) == len(downloaded) - 7
     image_requests = sum(path.startswith("/img/") for path in server.requests)
 
-    second = ilid(*command)
+    second = run_catalog(tmp_path, sitemap, "--regex", "heavy")
     assert second.returncode == 0, second.stderr[-3000:]
     for stage in ("crawl", "prefilter", "label", "postfilter"):
         assert f"{stage}: " in second.stderr and "is up to date, skipped" in second.stderr

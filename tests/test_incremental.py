@@ -12,7 +12,7 @@ from pipeline.label.stage import checkpoint_path, run_label
 from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import raw, read_json, run_cli, write_json
 from tests.test_crawl import HTML
-from tests.test_end_to_end import FAST, ilid
+from tests.test_end_to_end import FAST, ilid, run_catalog
 
 
 class Counting:
@@ -123,18 +123,7 @@ def test_after_an_incremental_crawl_ilid_run_labels_and_updates_only_the_changed
     with LocalServer() as server:
         sitemap = serve_catalog(server)
         spider = ["-a", f"sitemap={sitemap}", "-a", "product_url=/product/", *FAST]
-        run = [
-            "run",
-            "structured",
-            "--workdir",
-            tmp_path,
-            "--source-tag",
-            "shop",
-            "--backend",
-            "rules",
-            *spider,
-        ]
-        first = ilid(*run)
+        first = run_catalog(tmp_path, sitemap)
         assert first.returncode == 0, first.stderr[-3000:]
         before = {sample["url"]: sample for sample in read_json(tmp_path / "dataset.json")}
 
@@ -157,7 +146,7 @@ def test_after_an_incremental_crawl_ilid_run_labels_and_updates_only_the_changed
         )
 
         images = sum(path.startswith("/img/") for path in server.requests)
-        second = ilid(*run)
+        second = run_catalog(tmp_path, sitemap)
         assert second.returncode == 0, second.stderr[-3000:]
         # No image fetched again but the catalog's dead link, which every run tries once more.
         assert sum(path.startswith("/img/") for path in server.requests) == images + 1

@@ -3,11 +3,11 @@ fetched; the sitemap's `lastmod` decides, and conditional requests where it has 
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from pipeline.testing import structured_crawl
 from pipeline.testing.server import LocalServer, Reply
 from tests.helpers import read_json
 from tests.test_crawl import FAST, HTML, XML
@@ -65,19 +65,7 @@ class Shop:
 
 def crawl(shop: Shop, output, *extra) -> dict:
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "crawl",
-            "structured",
-            "-o",
-            output,
-            *FAST,
-            *extra,
-            "--sitemap",
-            f"{shop.server.base}/sitemap.xml",
-        ],
+        structured_crawl(f"{shop.server.base}/sitemap.xml", output, *FAST, *extra),
         capture_output=True,
         text=True,
         timeout=120,

@@ -3,7 +3,6 @@ over Scrapyd's JSON API against a catalog on 127.0.0.1, their JSON Lines items r
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,12 @@ import requests
 
 from pipeline.jsonio import read_records
 from pipeline.records import RawItem
+from pipeline.testing.server import free_port
 from tests.helpers import read_json
 from tests.test_crawl import catalog  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(check, seconds: float, what: str):
