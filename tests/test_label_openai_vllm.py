@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pipeline.label.answer import answer_schema
 from pipeline.label.backends.openai import WHITESPACE_RUNAWAY, OpenAIBackend
 from pipeline.label.config import LabelConfig
 from pipeline.label.stage import labeled_item
+from pipeline.testing.server import free_port
 from tests.helpers import read_json, run_cli, write_json
 from tests.test_label import items
 
@@ -31,12 +31,6 @@ STARTUP_SECONDS = 240  # about 20 s on two idle cores
 pytestmark = pytest.mark.skipif(
     not (VLLM_BIN / "ilid").exists(), reason=f"no vLLM venv at {VLLM_BIN.parent}: run `make vllm`"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answers_models(base_url: str) -> bool:
